@@ -1,0 +1,43 @@
+# Dataset analysis (thesis §3.2.1): Table 1, Figure 1, Appendix Figure 5.
+# Counting and plotting are separate rules so that a plot setting re-runs
+# only the plots.
+
+
+rule dataset_counts:
+    input:
+        table=rules.qm9_metadata.output.table,
+    output:
+        element_frequency=f"{ANALYSIS}/element_frequency.csv",
+        size_histogram=f"{ANALYSIS}/size_histogram.csv",
+        element_size=f"{ANALYSIS}/element_size_counts.csv",
+    log:
+        f"{LOGS}/dataset_counts.log",
+    benchmark:
+        f"{BENCH}/dataset_counts.tsv"
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        frequent_bin_fraction=config["analysis"]["frequent_bin_fraction"],
+    script:
+        "../workflow_scripts/scripts/dataset_counts.py"
+
+
+rule plot_dataset:
+    input:
+        element_frequency=rules.dataset_counts.output.element_frequency,
+        size_histogram=rules.dataset_counts.output.size_histogram,
+        element_size=rules.dataset_counts.output.element_size,
+    output:
+        size_histogram=f"{ANALYSIS}/size_histogram.png",
+        heatmap=f"{ANALYSIS}/element_size_heatmap.png",
+    log:
+        f"{LOGS}/plot_dataset.log",
+    benchmark:
+        f"{BENCH}/plot_dataset.tsv"
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        plots=config["plots"],
+        frequent_bin_fraction=config["analysis"]["frequent_bin_fraction"],
+    script:
+        "../workflow_scripts/scripts/plot_dataset.py"

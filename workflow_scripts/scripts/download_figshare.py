@@ -1,0 +1,8 @@
+"""Rule download_figshare: the original QM9 deposit, checksummed, with mirror fallback."""
+
+from workflow_scripts import logs
+from workflow_scripts.qm9_figshare import fetch_figshare
+
+log = logs.from_snakemake(snakemake)
+p = snakemake.params
+fetch_figshare(snakemake.output[0], mirrors=p.mirrors, checksums=p.checksums, progress=log.info)
