@@ -16,6 +16,8 @@ configfile: os.path.join(workflow.basedir, "config.yaml")
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/analysis.smk"
+include: "rules/study.smk"
+include: "rules/report.smk"
 
 
 rule all:
@@ -23,3 +25,4 @@ rule all:
     input:
         rules.qm9_metadata.output.table,
         analysis_outputs(),
+        rules.report.output.report,

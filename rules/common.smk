@@ -1,5 +1,6 @@
 # Config validation and everything derived from the config.
 
+import re
 import sys
 
 # Snakemake hands this process's sys.path to rule scripts, so they (and this
@@ -29,3 +30,169 @@ def analysis_outputs():
         *rules.dataset_counts.output,
         *rules.plot_dataset.output,
     ]
+
+
+# ---- experiments -----------------------------------------------------------
+from workflow_scripts.config import expand_experiments
+
+EXPERIMENTS = {e["name"]: e for e in expand_experiments(config)}
+LINEAR_REFERENCE = "linear_reference"
+BASELINE = next(n for n, e in EXPERIMENTS.items() if e["part"] == "baseline")
+SPLIT = f"{RESULTS}/splits/split.parquet"
+POOL_DB = f"{RESULTS}/data/pool.db"
+RUN = f"{RESULTS}/experiments/{{experiment}}/seed{{seed}}"
+
+
+TRAINED = "|".join(re.escape(n) for n in EXPERIMENTS)
+
+
+wildcard_constraints:
+    experiment=f"{TRAINED}|{LINEAR_REFERENCE}",
+    seed=r"\d+",
+    subset="|".join(re.escape(n) for n in config["subsets"]),
+
+
+def runs(names=None):
+    """(experiment, seed) of every training run, or of the named experiments."""
+    names = EXPERIMENTS if names is None else [n for n in names if n in EXPERIMENTS]
+    return [(n, s) for n in names for s in EXPERIMENTS[n]["seeds"]]
+
+
+def run_files(pattern, names=None, reference=False):
+    files = [pattern.format(experiment=n, seed=s) for n, s in runs(names)]
+    if reference:
+        files.append(pattern.format(experiment=LINEAR_REFERENCE, seed=0))
+    return files
+
+
+def experiment_subset(wildcards):
+    return f"{RESULTS}/subsets/{EXPERIMENTS[wildcards.experiment]['subset']}.parquet"
+
+
+def used_subsets():
+    return sorted({e["subset"] for e in EXPERIMENTS.values()})
+
+
+def subset_users(subset):
+    return {
+        n: e["training"]["batch_size"]
+        for n, e in EXPERIMENTS.items()
+        if e["subset"] == subset
+    }
+
+
+def experiments_of(*parts):
+    return [n for n, e in EXPERIMENTS.items() if e["part"] in parts]
+
+
+def training_molecules(wildcards):
+    """The molecules a run trained on: its subset, or the training split for the linear reference."""
+    if wildcards.experiment == LINEAR_REFERENCE:
+        return SPLIT
+    return experiment_subset(wildcards)
+
+
+# ---- figures ---------------------------------------------------------------
+FIGURES = f"{RESULTS}/figures"
+
+
+def label_of(name):
+    e = EXPERIMENTS[name]
+    if e["sweep_key"]:
+        return f"{e['sweep_key'].split('.')[-1]} = {e['sweep_value']}"
+    return name
+
+
+def final_runs():
+    return [
+        (label, n)
+        for label, n in config["final_comparison"].items()
+        if n in EXPERIMENTS
+    ]
+
+
+def _by_size_figures():
+    """Error-by-size figures: name -> (title, [(experiment, label)], log y)."""
+    base = [(BASELINE, "baseline")] if BASELINE in EXPERIMENTS else []
+    sets = {
+        "fig03_baseline_error_by_size": (
+            "Baseline: error by molecule size (Figure 3)",
+            base,
+        ),
+        "fig06_balanced_error_by_size": (
+            "Size-balanced training subsets (Figure 6)",
+            base
+            + [
+                (n, f"cap {EXPERIMENTS[n]['subset']}")
+                for n in experiments_of("balancing")
+            ],
+        ),
+        "fig07_size_loss_error_by_size": (
+            "Size-based loss weights, 13 to 23 atoms (Figure 7)",
+            [(n, label_of(n)) for n in experiments_of("loss_size")],
+        ),
+        "fig08_size_frequency_loss_error_by_size": (
+            "Size-and-frequency loss weights, 13 to 23 atoms (Figure 8)",
+            [(n, label_of(n)) for n in experiments_of("loss_size_frequency")],
+        ),
+        "fig08b_inverse_frequency_loss_error_by_size": (
+            "Inverse-frequency loss weights",
+            base + [(n, label_of(n)) for n in experiments_of("loss_inverse_frequency")],
+        ),
+        "fig09_targeted_error_by_size": (
+            "Training on molecules with more than 17 atoms (Figure 9)",
+            base + [(n, "more than 17 atoms") for n in experiments_of("targeted")],
+        ),
+        "fig10_final_error_by_size": (
+            "Default against Custom (Figure 10)",
+            [(n, label) for label, n in final_runs()],
+        ),
+    }
+    return {name: spec for name, spec in sets.items() if spec[1]}
+
+
+BY_SIZE_FIGURES = _by_size_figures()
+
+
+def by_size_figure_inputs(wildcards):
+    names = [n for n, _ in BY_SIZE_FIGURES[wildcards.figure][1]]
+    return run_files(f"{RUN}/metrics_by_size.csv", names, reference=True)
+
+
+def learning_curve_runs():
+    return [(n, s) for _, n in final_runs() for s in EXPERIMENTS[n]["seeds"][:1]]
+
+
+def figure_outputs():
+    files = [f"{FIGURES}/{name}.png" for name in BY_SIZE_FIGURES]
+    if BASELINE in EXPERIMENTS:
+        files.append(f"{FIGURES}/fig04_baseline_error_by_element.png")
+    if capped_subset():
+        files.append(f"{FIGURES}/fig05_subset_histogram.png")
+    files += [
+        f"{FIGURES}/figA2_weight_factors.png",
+        f"{FIGURES}/overview_overall_mae.png",
+    ]
+    for n, s in learning_curve_runs():
+        for scale in ("linear", "log"):
+            files.append(f"{FIGURES}/figA3_learning_curves_{n}_seed{s}_{scale}.png")
+    return files
+
+
+def capped_subset():
+    """The balanced subset shown in Figure 5: the smallest cap used by an experiment."""
+    capped = [
+        (config["subsets"][s]["cap_per_size"], s)
+        for s in used_subsets()
+        if "cap_per_size" in config["subsets"][s]
+    ]
+    return min(capped)[1] if capped else None
+
+
+def loss_rates():
+    rates = {
+        e["loss"]["rate"]
+        for e in EXPERIMENTS.values()
+        if e["loss"]["weighting"] in ("size", "size_frequency")
+    }
+    return sorted(rates | {0, 2, 5, 10})

@@ -121,6 +121,38 @@ def validate_config(config: dict, validate=None) -> dict:
 
 def check_semantics(config: dict) -> None:
     split = config["split"]
+    for name, subset in config["subsets"].items():
+        low, high = subset.get("min_atoms", 1), subset.get("max_atoms", 29)
+        if low > high:
+            raise ConfigError(
+                f"config: subsets.{name} has min_atoms = {low} > max_atoms = {high}; it would select no molecule"
+            )
+    names = {}
+    for experiment in expand_experiments(config, apply_scale=False):
+        if experiment["name"] in names:
+            raise ConfigError(
+                f"config: experiments {names[experiment['name']]} and {experiment['source']} both define "
+                f"an experiment named {experiment['name']!r}; rename one"
+            )
+        names[experiment["name"]] = experiment["source"]
+        if experiment["subset"] not in config["subsets"]:
+            raise ConfigError(
+                f"config: {experiment['source']} uses subset {experiment['subset']!r}, which is not defined; "
+                f"defined subsets: {', '.join(config['subsets'])}"
+            )
+    expanded = set(names)
+    sweeps = {e["base"] for e in expand_experiments(config, apply_scale=False)}
+    for label, name in config["final_comparison"].items():
+        if name not in expanded:
+            raise ConfigError(f"config: final_comparison.{label} = {name!r} is not an experiment; choose one of {sorted(expanded)}")
+    for name in config["only_experiments"] or []:
+        if name not in expanded and name not in sweeps:
+            raise ConfigError(
+                f"config: only_experiments names {name!r}, which is not an experiment; choose from {sorted(expanded)}"
+            )
+    baselines = [n for n, e in config["experiments"].items() if e["part"] == "baseline"]
+    if len(baselines) != 1:
+        raise ConfigError(f"config: exactly one experiment needs part: baseline (the reference of every figure); found {baselines}")
     if split["test_fraction"] + split["validation_fraction"] >= 0.9:
         raise ConfigError(
             f"config: split.test_fraction ({split['test_fraction']}) + split.validation_fraction "
@@ -136,3 +168,67 @@ def load_yaml(path) -> dict:
 
 def scale_settings(config: dict) -> dict:
     return config["scales"][config["scale"]]
+
+
+def _set_dotted(target: dict, dotted: str, value) -> None:
+    keys = dotted.split(".")
+    for key in keys[:-1]:
+        target = target.setdefault(key, {})
+    target[keys[-1]] = value
+
+
+def _value_label(value) -> str:
+    return format(value, "g") if isinstance(value, float) else str(value)
+
+
+def scale_experiment(experiment: dict, scale: dict) -> dict:
+    """The experiment's settings at ``scale``: fewer epochs, smaller batches, narrower model."""
+    model, training = experiment["model"], experiment["training"]
+    model["n_atom_basis"] = max(4, round(model["n_atom_basis"] * scale["width_factor"]))
+    if scale["max_interactions"] is not None:
+        model["n_interactions"] = min(model["n_interactions"], scale["max_interactions"])
+    training["epochs"] = max(1, round(training["epochs"] * scale["epochs_factor"]))
+    training["batch_size"] = max(2, round(training["batch_size"] * scale["batch_size_factor"]))
+    if scale["max_seeds"] is not None:
+        experiment["seeds"] = experiment["seeds"][: scale["max_seeds"]]
+    return experiment
+
+
+def expand_experiments(config: dict, apply_scale: bool = True) -> list[dict]:
+    """Every experiment with its full settings: defaults, overrides, sweeps, scale.
+
+    Each item: ``name``, ``base`` (the config entry it comes from), ``source``
+    (where in config.yaml), ``part``, ``subset``, ``seeds``, ``model``,
+    ``training``, ``loss``, and ``sweep_key`` / ``sweep_value`` for sweeps.
+    """
+    import copy
+
+    experiments = []
+    for base, entry in config["experiments"].items():
+        settings = copy.deepcopy(config["defaults"])
+        for key in ("subset", "seeds"):
+            if key in entry:
+                settings[key] = entry[key]
+        for key in ("model", "training", "loss"):
+            settings[key].update(copy.deepcopy(entry.get(key, {})))
+        sweep = entry.get("sweep")
+        variants = [(None, None)]
+        if sweep:
+            key, values = next(iter(sweep.items()))
+            variants = [(key, v) for v in values]
+        for key, value in variants:
+            experiment = copy.deepcopy(settings)
+            name = base if key is None else f"{base}-{_value_label(value)}"
+            if key is not None:
+                _set_dotted(experiment, key, value)
+            experiment.update(
+                name=name, base=base, part=entry["part"], source=f"experiments.{base}",
+                description=entry.get("description", ""), sweep_key=key, sweep_value=value,
+            )
+            if apply_scale:
+                scale_experiment(experiment, scale_settings(config))
+            experiments.append(experiment)
+    selected = config.get("only_experiments")
+    if selected:
+        experiments = [e for e in experiments if e["name"] in selected or e["base"] in selected]
+    return experiments

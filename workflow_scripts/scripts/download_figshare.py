@@ -5,4 +5,11 @@ from workflow_scripts.qm9_figshare import fetch_figshare
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params
-fetch_figshare(snakemake.output[0], mirrors=p.mirrors, checksums=p.checksums, progress=log.info)
+fetch_figshare(
+    snakemake.output[0],
+    mirrors=p.mirrors,
+    checksums=p.checksums,
+    retries=p.retries,
+    timeout=p.timeout_s,
+    progress=log.info,
+)

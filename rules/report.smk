@@ -1,0 +1,175 @@
+# Study-wide tables, the thesis's figures regenerated, hypothesis verdicts and
+# the HTML report. Each figure rule reads only the runs it shows, so changing
+# one experiment re-draws only the figures that show it.
+
+TABLES = f"{RESULTS}/tables"
+
+
+rule study_tables:
+    input:
+        by_size=run_files(f"{RUN}/metrics_by_size.csv", reference=True),
+        by_element=run_files(f"{RUN}/metrics_by_element.csv", reference=True),
+        overall=run_files(f"{RUN}/metrics_overall.csv", reference=True),
+        timing=run_files(f"{RUN}/timing.json"),
+    output:
+        by_size=f"{TABLES}/metrics_by_size.csv",
+        by_element=f"{TABLES}/metrics_by_element.csv",
+        overall=f"{TABLES}/metrics_overall.csv",
+        table2=f"{TABLES}/table2_final_comparison.csv",
+    log:
+        f"{LOGS}/study_tables.log",
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        parts={n: e["part"] for n, e in EXPERIMENTS.items()},
+        final=[(n, label) for label, n in final_runs()],
+    script:
+        "../workflow_scripts/scripts/study_tables.py"
+
+
+rule figure_error_by_size:
+    input:
+        metrics=by_size_figure_inputs,
+    output:
+        figure=f"{FIGURES}/{{figure}}.png",
+    log:
+        f"{LOGS}/figures/{{figure}}.log",
+    wildcard_constraints:
+        figure="|".join(BY_SIZE_FIGURES),
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        title=lambda w: BY_SIZE_FIGURES[w.figure][0],
+        experiments=lambda w: BY_SIZE_FIGURES[w.figure][1],
+        colors=list(EXPERIMENTS),
+        plots=config["plots"],
+    script:
+        "../workflow_scripts/scripts/figure_error_by_size.py"
+
+
+rule figure_error_by_element:
+    input:
+        metrics=run_files(f"{RUN}/metrics_by_element.csv", [BASELINE], reference=True),
+    output:
+        figure=f"{FIGURES}/fig04_baseline_error_by_element.png",
+    log:
+        f"{LOGS}/figures/fig04_baseline_error_by_element.log",
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        experiments=[(BASELINE, "baseline")],
+        plots=config["plots"],
+    script:
+        "../workflow_scripts/scripts/figure_error_by_element.py"
+
+
+rule figure_subset_histogram:
+    input:
+        subset=f"{RESULTS}/subsets/{capped_subset()}_size_counts.csv",
+        pool=f"{RESULTS}/subsets/full_size_counts.csv",
+    output:
+        figure=f"{FIGURES}/fig05_subset_histogram.png",
+    log:
+        f"{LOGS}/figures/fig05_subset_histogram.log",
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        subset=capped_subset(),
+        plots=config["plots"],
+    script:
+        "../workflow_scripts/scripts/figure_subset_histogram.py"
+
+
+rule figure_weight_factors:
+    output:
+        figure=f"{FIGURES}/figA2_weight_factors.png",
+    log:
+        f"{LOGS}/figures/figA2_weight_factors.log",
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        rates=loss_rates(),
+        plots=config["plots"],
+    script:
+        "../workflow_scripts/scripts/figure_weight_factors.py"
+
+
+rule figure_learning_curves:
+    input:
+        train_log=f"{RUN}/train_log.csv",
+        val_log=f"{RUN}/val_log.csv",
+    output:
+        linear=f"{FIGURES}/figA3_learning_curves_{{experiment}}_seed{{seed}}_linear.png",
+        log=f"{FIGURES}/figA3_learning_curves_{{experiment}}_seed{{seed}}_log.png",
+    log:
+        f"{LOGS}/figures/figA3_learning_curves_{{experiment}}_seed{{seed}}.log",
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        weighted=lambda w: EXPERIMENTS[w.experiment]["loss"]["weighting"] != "none",
+        plots=config["plots"],
+    script:
+        "../workflow_scripts/scripts/figure_learning_curves.py"
+
+
+rule figure_overview:
+    input:
+        overall=rules.study_tables.output.overall,
+    output:
+        figure=f"{FIGURES}/overview_overall_mae.png",
+    log:
+        f"{LOGS}/figures/overview_overall_mae.log",
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        experiments=[(n, n) for n in EXPERIMENTS],
+        plots=config["plots"],
+    script:
+        "../workflow_scripts/scripts/figure_overview.py"
+
+
+rule hypothesis_verdicts:
+    input:
+        predictions=run_files(
+            f"{RUN}/predictions.parquet",
+            [BASELINE, *experiments_of("balancing", "targeted")],
+        ),
+        baseline_subset=f"{RESULTS}/subsets/{EXPERIMENTS[BASELINE]['subset']}.parquet",
+        size_histogram=rules.dataset_counts.output.size_histogram,
+    output:
+        verdicts=f"{TABLES}/hypothesis_verdicts.csv",
+    log:
+        f"{LOGS}/hypothesis_verdicts.log",
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        baseline=BASELINE,
+        balanced=experiments_of("balancing"),
+        targeted=experiments_of("targeted"),
+        threshold=config["evaluation"]["large_molecule_threshold"],
+        resamples=SCALE["bootstrap_resamples"],
+        seed=config["split"]["seed"],
+    script:
+        "../workflow_scripts/scripts/hypothesis_verdicts.py"
+
+
+rule report:
+    input:
+        figures=figure_outputs(),
+        analysis=analysis_outputs(),
+        tables=rules.study_tables.output,
+        verdicts=rules.hypothesis_verdicts.output.verdicts,
+        subsets_checked=rules.check_subsets.output.checked,
+    output:
+        report=f"{RESULTS}/report/report.html",
+    log:
+        f"{LOGS}/report.log",
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        scale=config["scale"],
+        scale_settings=SCALE,
+        experiments=EXPERIMENTS,
+        final=[(n, label) for label, n in final_runs()],
+    script:
+        "../workflow_scripts/scripts/report.py"

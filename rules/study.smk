@@ -1,0 +1,149 @@
+# The study: one held-out split, training subsets, one training job per
+# experiment and seed (which also predicts the held-out test set), metrics per
+# stratum.
+
+
+rule split:
+    input:
+        table=rules.qm9_metadata.output.table,
+    output:
+        split=SPLIT,
+    log:
+        f"{LOGS}/split.log",
+    benchmark:
+        f"{BENCH}/split.tsv"
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        pool_size=SCALE["pool_size"],
+        split=config["split"],
+    script:
+        "../workflow_scripts/scripts/split.py"
+
+
+rule atoms_database:
+    input:
+        table=rules.qm9_metadata.output.table,
+        split=SPLIT,
+    output:
+        db=POOL_DB,
+    log:
+        f"{LOGS}/atoms_database.log",
+    benchmark:
+        f"{BENCH}/atoms_database.tsv"
+    conda:
+        "../envs/qm9.yaml"
+    script:
+        "../workflow_scripts/scripts/atoms_database.py"
+
+
+rule subset:
+    input:
+        table=rules.qm9_metadata.output.table,
+        split=SPLIT,
+    output:
+        subset=f"{RESULTS}/subsets/{{subset}}.parquet",
+        counts=f"{RESULTS}/subsets/{{subset}}_size_counts.csv",
+    log:
+        f"{LOGS}/subset_{{subset}}.log",
+    benchmark:
+        f"{BENCH}/subset_{{subset}}.tsv"
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        definition=lambda w: config["subsets"][w.subset],
+        seed=config["split"]["seed"],
+    script:
+        "../workflow_scripts/scripts/subset.py"
+
+
+rule check_subsets:
+    input:
+        split=SPLIT,
+        subsets=expand(f"{RESULTS}/subsets/{{subset}}.parquet", subset=used_subsets()),
+    output:
+        checked=f"{RESULTS}/subsets/checked.txt",
+    log:
+        f"{LOGS}/check_subsets.log",
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        subsets=used_subsets(),
+        definitions=config["subsets"],
+        users={s: subset_users(s) for s in used_subsets()},
+    script:
+        "../workflow_scripts/scripts/check_subsets.py"
+
+
+rule train:
+    input:
+        table=rules.qm9_metadata.output.table,
+        db=POOL_DB,
+        split=SPLIT,
+        subset=experiment_subset,
+        # every subset must pass its checks before the first training starts;
+        # ancient(): a change of another subset does not re-run this training
+        checked=ancient(rules.check_subsets.output.checked),
+    output:
+        model=f"{RUN}/model.pt",
+        train_log=f"{RUN}/train_log.csv",
+        val_log=f"{RUN}/val_log.csv",
+        timing=f"{RUN}/timing.json",
+        # the held-out test set is predicted in the same job: one process
+        # start (torch, SchNetPack) instead of two
+        predictions=f"{RUN}/predictions.parquet",
+    log:
+        f"{RUN}/train.log",
+    benchmark:
+        f"{RUN}/train_benchmark.tsv"
+    wildcard_constraints:
+        experiment=TRAINED,
+    conda:
+        "../envs/qm9.yaml"
+    threads: 2
+    params:
+        settings=lambda w: EXPERIMENTS[w.experiment],
+        subset_definition=lambda w: config["subsets"][
+            EXPERIMENTS[w.experiment]["subset"]
+        ],
+    script:
+        "../workflow_scripts/scripts/train.py"
+
+
+rule linear_reference:
+    input:
+        table=rules.qm9_metadata.output.table,
+        split=SPLIT,
+    output:
+        predictions=f"{RESULTS}/experiments/{LINEAR_REFERENCE}/seed0/predictions.parquet",
+        coefficients=f"{RESULTS}/experiments/{LINEAR_REFERENCE}/seed0/coefficients.json",
+    log:
+        f"{LOGS}/linear_reference.log",
+    benchmark:
+        f"{BENCH}/linear_reference.tsv"
+    conda:
+        "../envs/qm9.yaml"
+    script:
+        "../workflow_scripts/scripts/linear_reference.py"
+
+
+rule stratum_metrics:
+    input:
+        predictions=f"{RUN}/predictions.parquet",
+        size_histogram=rules.dataset_counts.output.size_histogram,
+        training_molecules=training_molecules,
+    output:
+        by_size=f"{RUN}/metrics_by_size.csv",
+        by_element=f"{RUN}/metrics_by_element.csv",
+        overall=f"{RUN}/metrics_overall.csv",
+    log:
+        f"{RUN}/metrics.log",
+    benchmark:
+        f"{RUN}/metrics_benchmark.tsv"
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        resamples=SCALE["bootstrap_resamples"],
+        seed=config["split"]["seed"],
+    script:
+        "../workflow_scripts/scripts/stratum_metrics.py"

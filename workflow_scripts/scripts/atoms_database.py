@@ -1,0 +1,11 @@
+"""Rule atoms_database: SchNetPack's ASE database of the pool, in split-table order."""
+
+import pandas as pd
+
+from workflow_scripts import logs
+from workflow_scripts.atoms_db import build_database
+
+log = logs.from_snakemake(snakemake)
+split = pd.read_parquet(snakemake.input.split)
+build_database(snakemake.input.table, split, snakemake.output.db, log=log.info)
+log.info("wrote %s with %d molecules", snakemake.output.db, len(split))

@@ -1,0 +1,27 @@
+"""Rule hypothesis_verdicts: H1-H4 of the study, each with effect size and 95 % CI."""
+
+import pandas as pd
+
+from workflow_scripts import logs, verdicts
+from workflow_scripts.atomic import write_csv
+from workflow_scripts.tables import run_of
+
+log = logs.from_snakemake(snakemake)
+p = snakemake.params
+preds = {run_of(path): pd.read_parquet(path) for path in snakemake.input.predictions}
+train = pd.read_parquet(snakemake.input.baseline_subset)
+histogram = pd.read_csv(snakemake.input.size_histogram)
+frequent = set(histogram.loc[histogram["frequent"], "n_atoms"].astype(int))
+common = dict(n_resamples=p.resamples, seed=p.seed)
+results = [
+    verdicts.h1_rare_sizes(preds, verdicts.size_counts(train), experiment=p.baseline, **common),
+    verdicts.h2_rare_elements(preds, verdicts.element_counts(train), experiment=p.baseline, **common),
+]
+if p.balanced:
+    results.append(verdicts.h3_balancing(preds, p.balanced, frequent, baseline=p.baseline, **common))
+for targeted in p.targeted:
+    results.append(verdicts.h4_targeted(preds, targeted, baseline=p.baseline, threshold=p.threshold, **common))
+table = verdicts.verdicts_table(results)
+write_csv(table, snakemake.output.verdicts)
+for row in table.itertuples():
+    log.info("%s (%s): %s; %s", row.hypothesis, row.comparison, row.verdict, row.explanation)

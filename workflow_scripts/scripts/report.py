@@ -1,0 +1,11 @@
+"""Rule report: results/report/report.html, figures, tables and verdicts in one file."""
+
+from pathlib import Path
+
+from workflow_scripts import logs
+from workflow_scripts.study_report import build
+
+log = logs.from_snakemake(snakemake)
+p = snakemake.params
+build(Path(snakemake.output.report).parents[1], snakemake.output.report, p.scale, p.scale_settings, p.experiments, p.final)
+log.info("wrote %s", snakemake.output.report)

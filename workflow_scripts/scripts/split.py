@@ -1,0 +1,13 @@
+"""Rule split: the pool at this scale and its held-out test / validation / training split."""
+
+from workflow_scripts import logs
+from workflow_scripts.atomic import write_parquet
+from workflow_scripts.metadata import read_metadata
+from workflow_scripts.splits import make_split
+
+log = logs.from_snakemake(snakemake)
+p = snakemake.params
+meta = read_metadata(snakemake.input.table, columns=["gdb_id", "n_atoms", "n_H", "n_C", "n_N", "n_O", "n_F"])
+split = make_split(meta, p.pool_size, p.split["test_fraction"], p.split["validation_fraction"], p.split["seed"])
+write_parquet(split, snakemake.output.split)
+log.info("pool of %d molecules: %s", len(split), split["split"].value_counts().to_dict())

@@ -1,0 +1,24 @@
+"""Rule subset: one training subset of the training split."""
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from workflow_scripts import logs
+from workflow_scripts.atomic import write_csv, write_parquet
+from workflow_scripts.subsets import cap_for_pool, select, size_counts
+
+log = logs.from_snakemake(snakemake)
+definition = snakemake.params.definition
+split = pd.read_parquet(snakemake.input.split)
+cap = None
+if "cap_per_size" in definition:
+    all_molecules = pq.read_metadata(snakemake.input.table).num_rows
+    cap = cap_for_pool(definition["cap_per_size"], len(split), all_molecules)
+    log.info("cap %d per size (config %d for %d molecules; pool %d)", cap, definition["cap_per_size"],
+             all_molecules, len(split))
+subset = select(split, definition, seed=snakemake.params.seed, cap=cap)
+write_parquet(subset, snakemake.output.subset)
+counts = size_counts(subset)
+counts["cap"] = cap
+write_csv(counts, snakemake.output.counts)
+log.info("subset %s: %d training molecules", snakemake.wildcards.subset, len(subset))

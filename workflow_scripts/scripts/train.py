@@ -1,0 +1,43 @@
+"""Rule train: one experiment, one seed; then its predictions for the held-out test set."""
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+
+from workflow_scripts import logs
+from workflow_scripts.atomic import write_parquet, write_text
+from workflow_scripts.predictions import predictions_frame
+from workflow_scripts.subsets import validation_for
+from workflow_scripts.training import load_model, predict, train
+from workflow_scripts.weights import loss_weights
+
+log = logs.from_snakemake(snakemake)
+settings = snakemake.params.settings
+out = snakemake.output
+split = pd.read_parquet(snakemake.input.split)
+subset = pd.read_parquet(snakemake.input.subset)
+position = pd.Series(np.arange(len(split)), index=split["gdb_id"])  # database index of each molecule
+idx = {
+    "train": position.loc[subset["gdb_id"]].to_numpy(),
+    "val": position.loc[validation_for(split, snakemake.params.subset_definition)["gdb_id"]].to_numpy(),
+    "test": np.flatnonzero(split["split"].to_numpy() == "test"),
+}
+loss = settings["loss"]
+weights = loss_weights(loss["weighting"], split["n_atoms"].to_numpy(), train_sizes=subset["n_atoms"].to_numpy(),
+                       rate=loss["rate"], alpha=loss["alpha"])
+log.info("loss weighting %s: weights of training molecules from %.3g to %.3g", loss["weighting"],
+         weights[idx["train"]].min(), weights[idx["train"]].max())
+timing = train(snakemake.input.db, idx, weights, settings, int(snakemake.wildcards.seed),
+               out.model.rsplit("/", 1)[0], threads=snakemake.threads)
+
+start = time.perf_counter()
+model, saved_settings = load_model(out.model)
+predicted = predict(model, saved_settings, snakemake.input.db, idx["test"])
+frame = predictions_frame(split.iloc[idx["test"]], snakemake.input.table, predicted)
+timing["eval_seconds"] = time.perf_counter() - start
+write_parquet(frame, out.predictions)
+write_text(out.timing, json.dumps(timing, indent=2))
+log.info("%d test molecules predicted in %.1f s; test MAE %.1f meV", len(frame), timing["eval_seconds"],
+         1000 * np.abs(frame["U0_pred_eV"] - frame["U0_true_eV"]).mean())

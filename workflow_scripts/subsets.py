@@ -1,0 +1,61 @@
+"""Training subsets: the full training pool, per-size caps, size ranges (thesis §5)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+class SubsetError(ValueError):
+    """A subset that cannot be trained on; the message names the config key."""
+
+
+def cap_for_pool(cap: int, pool_molecules: int, all_molecules: int) -> int:
+    """A cap stated for the full QM9, shrunk in proportion to a smaller pool."""
+    return max(1, round(cap * pool_molecules / all_molecules))
+
+
+def select(split: pd.DataFrame, definition: dict, seed: int, cap: int | None = None) -> pd.DataFrame:
+    """The training molecules of ``split`` that the subset ``definition`` keeps.
+
+    ``cap`` (already scaled to the pool) keeps at most that many molecules of
+    each size, drawn at random with ``seed``; sizes below the cap keep all.
+    """
+    train = split[split["split"] == "train"]
+    low, high = definition.get("min_atoms", 0), definition.get("max_atoms", 10**6)
+    chosen = train[(train["n_atoms"] >= low) & (train["n_atoms"] <= high)]
+    if cap is not None:
+        rng = np.random.default_rng(seed)
+        shuffled = chosen.iloc[rng.permutation(len(chosen))]
+        chosen = shuffled[shuffled.groupby("n_atoms").cumcount() < cap]
+    return chosen.sort_values("gdb_id").reset_index(drop=True)
+
+
+def validation_for(split: pd.DataFrame, definition: dict) -> pd.DataFrame:
+    """Validation molecules for a subset: same size range as its training data.
+
+    Caps are not applied: early stopping should judge the model on the
+    distribution the experiment aims at, and caps only re-weight it.
+    """
+    val = split[split["split"] == "val"]
+    low, high = definition.get("min_atoms", 0), definition.get("max_atoms", 10**6)
+    return val[(val["n_atoms"] >= low) & (val["n_atoms"] <= high)].sort_values("gdb_id").reset_index(drop=True)
+
+
+def check_trainable(name: str, n_train: int, n_val: int, batch_size: int, users: list[str]) -> None:
+    if n_train == 0 or n_val == 0:
+        which = "training" if n_train == 0 else "validation"
+        raise SubsetError(
+            f"config: subsets.{name} selects no {which} molecule at this scale (used by {', '.join(users)}); "
+            "widen its min_atoms/max_atoms, raise cap_per_size, or use a larger scale / data.max_molecules"
+        )
+    if n_train < batch_size:
+        raise SubsetError(
+            f"config: subsets.{name} holds {n_train} training molecules, fewer than one batch "
+            f"({batch_size}, experiments {', '.join(users)}); lower their training.batch_size or enlarge the subset"
+        )
+
+
+def size_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    counts = frame["n_atoms"].value_counts().sort_index()
+    return pd.DataFrame({"n_atoms": counts.index.astype(int), "molecules": counts.to_numpy()})

@@ -1,0 +1,340 @@
+"""Training one experiment with one seed: SchNetPack model, Lightning loop.
+
+The model is SchNetPack's QM9 recipe for U0 (PairwiseDistances -> SchNet ->
+Atomwise sum, mean and atom references removed from the targets and added
+back to the predictions). The task is SchNetPack's ``AtomisticTask`` with one
+change: the loss is a per-molecule weighted MSE, and the per-molecule losses
+of every batch are logged (mean, 5 largest, 5 smallest: thesis Appendix
+Figures 3 and 4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+import schnetpack as spk
+import schnetpack.transform as trn
+
+from .atomic import atomic_path, write_csv, write_text
+from .atoms_db import U0
+
+log = logging.getLogger(__name__)
+WEIGHT = "loss_weight"
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on; the message says why and what to change."""
+
+
+class LossWeight(trn.Transform):
+    """Adds each molecule's loss weight to its inputs, looked up by database index."""
+
+    is_preprocessor = True
+    is_postprocessor = False
+
+    def __init__(self, weights_by_index: np.ndarray):
+        super().__init__()
+        self.weights = torch.as_tensor(weights_by_index, dtype=torch.float64)
+
+    def forward(self, inputs):
+        inputs[WEIGHT] = self.weights[inputs[spk.properties.idx]]
+        return inputs
+
+
+def build_model(model_settings: dict) -> spk.model.NeuralNetworkPotential:
+    """SchNet for U0 as in SchNetPack's QM9 recipe (thesis Figure 2)."""
+    cutoff = model_settings["model_cutoff"]
+    n_atom_basis = model_settings["n_atom_basis"]
+    representation = spk.representation.SchNet(
+        n_atom_basis=n_atom_basis,
+        n_interactions=model_settings["n_interactions"],
+        radial_basis=spk.nn.GaussianRBF(n_rbf=model_settings["n_rbf"], cutoff=cutoff),
+        cutoff_fn=spk.nn.CosineCutoff(cutoff),
+    )
+    return spk.model.NeuralNetworkPotential(
+        representation=representation,
+        input_modules=[spk.atomistic.PairwiseDistances()],
+        output_modules=[spk.atomistic.Atomwise(n_in=n_atom_basis, output_key=U0, aggregation_mode="sum")],
+        postprocessors=[trn.CastTo64(), trn.AddOffsets(U0, add_mean=True, add_atomrefs=True)],
+    )
+
+
+def input_transforms(data_cutoff: float, targets: bool, weights: np.ndarray | None = None) -> list:
+    """Per-molecule transforms of SchNetPack's data path."""
+    transforms = [trn.ASENeighborList(cutoff=data_cutoff)]
+    if targets:
+        transforms.append(trn.RemoveOffsets(U0, remove_mean=True, remove_atomrefs=True))
+    if weights is not None:
+        transforms.append(LossWeight(weights))
+    transforms.append(trn.CastTo32())
+    return transforms
+
+
+class WeightedU0Task(spk.task.AtomisticTask):
+    """AtomisticTask with a per-molecule weighted MSE loss and batch loss statistics."""
+
+    def __init__(self, model, lr: float, scheduler: dict | None, experiment: str):
+        super().__init__(
+            model=model,
+            outputs=[spk.task.ModelOutput(name=U0, loss_fn=None, metrics={})],
+            optimizer_cls=torch.optim.Adam,
+            optimizer_args={"lr": lr},
+            scheduler_cls=spk.train.ReduceLROnPlateau if scheduler else None,
+            scheduler_args={"factor": scheduler["factor"], "patience": scheduler["patience"]} if scheduler else None,
+            scheduler_monitor="val_loss" if scheduler else None,
+        )
+        self.experiment = experiment
+        self.batch_stats: dict | None = None
+
+    def per_molecule(self, batch):
+        target = batch[U0]  # the model writes its output under the same key
+        pred = self.predict_without_postprocessing(batch)
+        error = pred[U0] - target
+        return error, error**2
+
+    def on_save_checkpoint(self, checkpoint):
+        # AtomisticTask saves the model object as a hyperparameter: pickled
+        # code. Checkpoints keep tensors and plain values only, so that they
+        # load with torch.load(weights_only=True).
+        checkpoint.pop("hyper_parameters", None)
+
+    def training_step(self, batch, batch_idx):
+        error, squared = self.per_molecule(batch)
+        weighted = squared * batch[WEIGHT].to(squared.dtype)
+        loss = weighted.mean()
+        if not torch.isfinite(loss):
+            raise TrainingError(
+                f"experiment {self.experiment}: the training loss became {loss.item()} at step {self.global_step} "
+                f"(epoch {self.current_epoch}); lower training.lr or the loss weighting's rate and run again "
+                "(the last good checkpoint is kept)"
+            )
+        k = min(5, len(weighted))
+        detached = weighted.detach()
+        self.batch_stats = {
+            "loss_mean": loss.item(),
+            "loss_top5_mean": detached.topk(k).values.mean().item(),
+            "loss_bottom5_mean": detached.topk(k, largest=False).values.mean().item(),
+            "mse_eV2": squared.detach().mean().item(),
+        }
+        self.log("train_loss", loss, on_step=True, on_epoch=False, batch_size=len(weighted))
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        error, squared = self.per_molecule(batch)
+        n = len(squared)
+        self.log("val_loss", squared.mean(), on_epoch=True, prog_bar=True, batch_size=n)
+        self.log("val_mae", error.abs().mean(), on_epoch=True, batch_size=n)
+
+
+class StudyLog(pl.Callback):
+    """Writes train_log.csv (per step) and val_log.csv (per epoch); plain progress lines."""
+
+    def __init__(self, train_csv, val_csv, every_seconds: float = 20.0, resume: bool = False):
+        self.train_csv, self.val_csv = Path(train_csv), Path(val_csv)
+        self.every = every_seconds
+        self.train_rows = pd.read_csv(self.train_csv).to_dict("records") if resume and self.train_csv.exists() else []
+        self.val_rows = pd.read_csv(self.val_csv).to_dict("records") if resume and self.val_csv.exists() else []
+        self.last_line = 0.0
+
+    def on_train_batch_end(self, trainer, task, outputs, batch, batch_idx):
+        if task.batch_stats is None:
+            return
+        lr = trainer.optimizers[0].param_groups[0]["lr"]
+        row = {"step": trainer.global_step, "epoch": trainer.current_epoch, **task.batch_stats, "lr": lr}
+        self.train_rows.append(row)
+        now = time.monotonic()
+        if now - self.last_line > self.every:
+            self.last_line = now
+            total = trainer.num_training_batches
+            log.info(
+                "epoch %d/%d batch %d/%d step %d: loss %.4g (batch max-5 %.4g, min-5 %.4g) lr %.2g",
+                trainer.current_epoch + 1, trainer.max_epochs, batch_idx + 1, total, trainer.global_step,
+                row["loss_mean"], row["loss_top5_mean"], row["loss_bottom5_mean"], lr,
+            )
+
+    def on_validation_epoch_end(self, trainer, task):
+        if trainer.sanity_checking:
+            return
+        metrics = trainer.callback_metrics
+        row = {
+            "epoch": trainer.current_epoch,
+            "step": trainer.global_step,
+            "val_mse_eV2": float(metrics["val_loss"]),
+            "val_mae_meV": 1000.0 * float(metrics["val_mae"]),
+        }
+        self.val_rows.append(row)
+        log.info(
+            "epoch %d/%d done: validation MSE %.4g eV^2, MAE %.1f meV",
+            trainer.current_epoch + 1, trainer.max_epochs, row["val_mse_eV2"], row["val_mae_meV"],
+        )
+        self.flush()
+
+    def flush(self):
+        write_csv(pd.DataFrame(self.train_rows, columns=TRAIN_LOG_COLUMNS), self.train_csv)
+        write_csv(pd.DataFrame(self.val_rows, columns=VAL_LOG_COLUMNS), self.val_csv)
+
+
+TRAIN_LOG_COLUMNS = ["step", "epoch", "loss_mean", "loss_top5_mean", "loss_bottom5_mean", "mse_eV2", "lr"]
+VAL_LOG_COLUMNS = ["epoch", "step", "val_mse_eV2", "val_mae_meV"]
+
+
+def fingerprint(settings: dict) -> str:
+    """Identifies what a checkpoint was trained for; resuming needs it to match."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def data_module(db_path, work_dir: Path, idx: dict, batch_size: int, data_cutoff: float, weights: np.ndarray):
+    split_file = work_dir / "split.npz"
+    np.savez(split_file, train_idx=idx["train"], val_idx=idx["val"], test_idx=idx["test"])
+    return spk.data.AtomsDataModule(
+        str(db_path),
+        batch_size=batch_size,
+        split_file=str(split_file),
+        load_properties=[U0],
+        property_units={U0: "eV"},
+        distance_unit="Ang",
+        train_transforms=input_transforms(data_cutoff, targets=True, weights=weights),
+        val_transforms=input_transforms(data_cutoff, targets=True),
+        test_transforms=input_transforms(data_cutoff, targets=True),
+        num_workers=0,  # worker processes cost more than they save at 1-2 CPU threads per job
+        pin_memory=torch.cuda.is_available(),
+    )
+
+
+def train(
+    db_path, idx: dict, weights: np.ndarray, settings: dict, seed: int, out_dir, threads: int = 1,
+    progress_bar: bool | None = None,
+) -> dict:
+    """Train one experiment and seed; write model.pt, train_log.csv and val_log.csv; return the timing.
+
+    ``idx`` maps train/val/test to database indices. ``weights`` holds every
+    database molecule's loss weight. An interrupted run resumes from
+    ``out_dir/checkpoints/last.ckpt`` when it was made for the same settings.
+    """
+    out_dir = Path(out_dir)
+    work_dir = out_dir / "checkpoints"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(threads)
+    pl.seed_everything(seed, workers=True, verbose=False)
+    name = settings["name"]
+    identity = fingerprint({"settings": settings, "seed": seed, "n_train": len(idx["train"])})
+    last = work_dir / "last.ckpt"
+    stamp = work_dir / "fingerprint.txt"
+    resume = last.exists() and stamp.exists() and stamp.read_text().strip() == identity
+    if last.exists() and not resume:
+        log.warning("checkpoint %s was made for other settings; training %s from scratch", last, name)
+        for old in work_dir.glob("*.ckpt"):
+            old.unlink()
+    write_text(stamp, identity)
+
+    training = settings["training"]
+    datamodule = data_module(db_path, work_dir, idx, training["batch_size"], settings["model"]["data_cutoff"], weights)
+    task = WeightedU0Task(build_model(settings["model"]), training["lr"], training["scheduler"], name)
+    # The logs grow beside the checkpoints (Snakemake deletes a failed job's
+    # outputs) and are copied to the outputs at the end, so a resumed run
+    # continues the curves it had.
+    study_log = StudyLog(work_dir / "train_log.csv", work_dir / "val_log.csv", resume=resume)
+    checkpoint = pl.callbacks.ModelCheckpoint(
+        dirpath=work_dir, filename="best", monitor="val_loss", save_top_k=1, save_last=True
+    )
+    callbacks = [study_log, checkpoint]
+    if training["early_stopping_patience"]:
+        callbacks.append(pl.callbacks.EarlyStopping(monitor="val_loss", patience=training["early_stopping_patience"]))
+    if progress_bar is None:
+        progress_bar = sys.stderr.isatty()
+    trainer = pl.Trainer(
+        max_epochs=training["epochs"],
+        accelerator="auto",
+        devices=1,
+        callbacks=callbacks,
+        logger=False,
+        enable_progress_bar=progress_bar,
+        enable_model_summary=False,
+        default_root_dir=str(work_dir),
+        deterministic=False,
+        num_sanity_val_steps=0,
+    )
+    device = "gpu" if torch.cuda.is_available() else "cpu"
+    log.info(
+        "training %s seed %d on %s: %d train / %d val molecules, batch %d, %d epochs%s",
+        name, seed, device, len(idx["train"]), len(idx["val"]), training["batch_size"], training["epochs"],
+        f", resuming from {last}" if resume else "",
+    )
+    start = time.perf_counter()
+    try:
+        trainer.fit(task, datamodule=datamodule, ckpt_path=str(last) if resume else None)
+    except torch.OutOfMemoryError as err:
+        raise TrainingError(
+            f"experiment {name}: out of memory at batch size {training['batch_size']}; "
+            f"try training.batch_size: {max(2, training['batch_size'] // 2)} for this experiment"
+        ) from err
+    finally:
+        study_log.flush()
+    train_seconds = time.perf_counter() - start
+    for name in ("train_log.csv", "val_log.csv"):
+        with atomic_path(out_dir / name) as tmp:
+            shutil.copyfile(work_dir / name, tmp)
+
+    best = checkpoint.best_model_path or str(last)
+    state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+    task.load_state_dict(state)
+    model_state = {k: v.cpu() for k, v in task.model.state_dict().items()}
+    with atomic_path(out_dir / "model.pt") as tmp:
+        torch.save({"state_dict": model_state, "settings_json": json.dumps(settings), "seed": seed}, tmp)
+    timing = {
+        "train_seconds": train_seconds,
+        "epochs_run": trainer.current_epoch,
+        "steps": trainer.global_step,
+        "device": device,
+        "threads": threads,
+        "best_val_mse_eV2": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else math.nan,
+        "n_train": len(idx["train"]),
+        "n_val": len(idx["val"]),
+        "resumed": resume,
+    }
+    return timing
+
+
+def load_model(path) -> tuple[nn.Module, dict]:
+    """A trained model from model.pt; tensors and JSON only, no pickled code."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    settings = json.loads(saved["settings_json"])
+    model = build_model(settings["model"])
+    for key, value in saved["state_dict"].items():
+        # AddOffsets' mean is a shape-[] buffer after training, shape [1] when built
+        owner, _, name = key.rpartition(".")
+        buffers = model.get_submodule(owner)._buffers
+        if name in buffers and buffers[name].shape != value.shape:
+            buffers[name] = torch.empty_like(value)
+    model.load_state_dict(saved["state_dict"])
+    model.eval()
+    return model, settings
+
+
+@torch.no_grad()
+def predict(model, settings: dict, db_path, indices: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Predicted U0 (eV) of the database molecules at ``indices``, in that order."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = model.to(device)
+    dataset = spk.data.ASEAtomsData(
+        str(db_path), load_properties=[U0], transforms=input_transforms(settings["model"]["data_cutoff"], targets=False)
+    ).subset([int(i) for i in indices])
+    loader = spk.data.AtomsLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
+    predictions = []
+    for batch in loader:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        predictions.append(model(batch)[U0].double().cpu())
+    return torch.cat(predictions).numpy()
