@@ -73,14 +73,6 @@ def used_subsets():
     return sorted({e["subset"] for e in EXPERIMENTS.values()})
 
 
-def subset_users(subset):
-    return {
-        n: e["training"]["batch_size"]
-        for n, e in EXPERIMENTS.items()
-        if e["subset"] == subset
-    }
-
-
 def experiments_of(*parts):
     return [n for n, e in EXPERIMENTS.items() if e["part"] in parts]
 

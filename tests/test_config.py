@@ -70,3 +70,26 @@ def test_snakemake_stops_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "data.source = 'zenodo' is not allowed; expected one of 'qm9pack', 'figshare'" in result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_cross_references_are_checked(base_config):
+    config = copy.deepcopy(base_config)
+    config["experiments"]["custom"]["subset"] = "nonexistent"
+    with pytest.raises(ConfigError, match="experiments.custom uses subset 'nonexistent', which is not defined"):
+        check(config)
+    config = copy.deepcopy(base_config)
+    config["final_comparison"]["Custom"] = "typo"
+    with pytest.raises(ConfigError, match="final_comparison.Custom = 'typo' is not an experiment"):
+        check(config)
+    config = copy.deepcopy(base_config)
+    config["only_experiments"] = ["custom"]
+    with pytest.raises(ConfigError, match="leaves out the baseline 'baseline'"):
+        check(config)
+    config = copy.deepcopy(base_config)
+    config["subsets"]["inverted"] = {"min_atoms": 20, "max_atoms": 10}
+    with pytest.raises(ConfigError, match="subsets.inverted has min_atoms = 20 > max_atoms = 10"):
+        check(config)
+    config = copy.deepcopy(base_config)
+    config["experiments"]["custom"]["sweep"] = {"training.momentum": [1, 2]}
+    with pytest.raises(ConfigError, match="experiments.custom.sweep"):
+        check(config)

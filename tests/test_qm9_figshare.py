@@ -16,10 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from workflow_scripts import qm9_figshare as fig
 from workflow_scripts.constants import ATOMREF_U0_HARTREE, QM9_PROPERTIES
+from workflow_scripts.metadata import to_table
+from workflow_scripts.qm9_figshare import FIGSHARE_FILES
+from workflow_scripts.qm9_qm9pack import read_qm9pack
 from workflow_scripts.records import DataError
 
 # Columns are separated by runs of spaces here for readability; _xyz_file turns
@@ -556,3 +560,25 @@ def test_records_equal_the_qm9pack_rows(tmp_path):
         )
     # qm9pack's SMILES column is the GDB-17 SMILES for these six molecules.
     assert records.smiles.tolist() == reference.smiles.tolist()
+
+
+@pytest.mark.workflow
+def test_snakefile_with_figshare_source_against_a_local_server(server, tmp_path):
+    """The real Snakefile fetches the deposit (first mirror 404) and builds the same metadata as qm9pack."""
+    import pyarrow.parquet as pq
+
+    from tests.conftest import run_snakemake
+
+    files = _deposit()
+    for name, file_id in FIGSHARE_FILES.items():
+        server.serve("m2", file_id, ok(files[name]))
+    overlay = {"data": {"source": "figshare", "figshare": {
+        "mirrors": [server.mirror("m1"), server.mirror("m2")],
+        "checksums": {name: _sha256(body) for name, body in files.items()}, "retries": 1, "timeout_s": 5}}}
+    run_snakemake(tmp_path / "wf", overlay, "--cores", "1", "results/data/qm9.parquet")
+    table = pq.read_table(tmp_path / "wf/results/data/qm9.parquet").to_pandas()
+    assert table["gdb_id"].tolist() == [1, 2, 3, 4, 5, 6]  # gdb 7 is listed as uncharacterized
+    assert ("/m1/" + FIGSHARE_FILES["xyz"], 404) in server.log
+    reference = to_table(read_qm9pack(max_molecules=6)).to_pandas()
+    pd.testing.assert_frame_equal(table.drop(columns=["positions", "atomic_numbers"]),
+                                  reference.drop(columns=["positions", "atomic_numbers"]))

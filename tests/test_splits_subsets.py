@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from workflow_scripts.splits import assign_splits, make_split, sample_pool
-from workflow_scripts.subsets import SubsetError, cap_for_pool, check_trainable, select, validation_for
+from workflow_scripts.subsets import SubsetError, cap_for_pool, check_batch_fits, check_not_empty, select, validation_for
 
 
 def fake_meta(n=3000, seed=0):
@@ -70,10 +70,13 @@ def test_caps_and_ranges_by_hand():
 
 def test_subset_checks_name_the_setting():
     with pytest.raises(SubsetError, match="subsets.tiny selects no training molecule"):
-        check_trainable("tiny", 0, 5, 32, ["exp"])
-    with pytest.raises(SubsetError, match="subsets.tiny holds 10 training molecules, fewer than one batch \\(32"):
-        check_trainable("tiny", 10, 5, 32, ["exp"])
-    check_trainable("ok", 100, 5, 32, ["exp"])
+        check_not_empty("tiny", 0, 5)
+    with pytest.raises(SubsetError, match="subsets.tiny selects no validation molecule"):
+        check_not_empty("tiny", 5, 0)
+    with pytest.raises(SubsetError, match="subsets.tiny holds 10 training molecules, fewer than one batch of experiment exp"):
+        check_batch_fits("tiny", 10, 32, "exp")
+    check_not_empty("ok", 100, 5)
+    check_batch_fits("ok", 100, 32, "exp")
 
 
 def test_make_split_from_real_metadata_is_byte_identical(tmp_path):

@@ -128,7 +128,8 @@ def check_semantics(config: dict) -> None:
                 f"config: subsets.{name} has min_atoms = {low} > max_atoms = {high}; it would select no molecule"
             )
     names = {}
-    for experiment in expand_experiments(config, apply_scale=False):
+    every = expand_experiments(config, apply_scale=False, select=False)
+    for experiment in every:
         if experiment["name"] in names:
             raise ConfigError(
                 f"config: experiments {names[experiment['name']]} and {experiment['source']} both define "
@@ -141,7 +142,7 @@ def check_semantics(config: dict) -> None:
                 f"defined subsets: {', '.join(config['subsets'])}"
             )
     expanded = set(names)
-    sweeps = {e["base"] for e in expand_experiments(config, apply_scale=False)}
+    sweeps = {e["base"] for e in every}
     for label, name in config["final_comparison"].items():
         if name not in expanded:
             raise ConfigError(f"config: final_comparison.{label} = {name!r} is not an experiment; choose one of {sorted(expanded)}")
@@ -153,6 +154,12 @@ def check_semantics(config: dict) -> None:
     baselines = [n for n, e in config["experiments"].items() if e["part"] == "baseline"]
     if len(baselines) != 1:
         raise ConfigError(f"config: exactly one experiment needs part: baseline (the reference of every figure); found {baselines}")
+    selected = config["only_experiments"]
+    if selected and baselines[0] not in selected:
+        raise ConfigError(
+            f"config: only_experiments = {selected} leaves out the baseline {baselines[0]!r}, which every figure and "
+            "verdict compares against; add it"
+        )
     if split["test_fraction"] + split["validation_fraction"] >= 0.9:
         raise ConfigError(
             f"config: split.test_fraction ({split['test_fraction']}) + split.validation_fraction "
@@ -194,7 +201,7 @@ def scale_experiment(experiment: dict, scale: dict) -> dict:
     return experiment
 
 
-def expand_experiments(config: dict, apply_scale: bool = True) -> list[dict]:
+def expand_experiments(config: dict, apply_scale: bool = True, select: bool = True) -> list[dict]:
     """Every experiment with its full settings: defaults, overrides, sweeps, scale.
 
     Each item: ``name``, ``base`` (the config entry it comes from), ``source``
@@ -228,7 +235,7 @@ def expand_experiments(config: dict, apply_scale: bool = True) -> list[dict]:
             if apply_scale:
                 scale_experiment(experiment, scale_settings(config))
             experiments.append(experiment)
-    selected = config.get("only_experiments")
+    selected = config.get("only_experiments") if select else None
     if selected:
         experiments = [e for e in experiments if e["name"] in selected or e["base"] in selected]
     return experiments

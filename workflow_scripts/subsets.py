@@ -42,17 +42,21 @@ def validation_for(split: pd.DataFrame, definition: dict) -> pd.DataFrame:
     return val[(val["n_atoms"] >= low) & (val["n_atoms"] <= high)].sort_values("gdb_id").reset_index(drop=True)
 
 
-def check_trainable(name: str, n_train: int, n_val: int, batch_size: int, users: list[str]) -> None:
+def check_not_empty(name: str, n_train: int, n_val: int) -> None:
     if n_train == 0 or n_val == 0:
         which = "training" if n_train == 0 else "validation"
         raise SubsetError(
-            f"config: subsets.{name} selects no {which} molecule at this scale (used by {', '.join(users)}); "
-            "widen its min_atoms/max_atoms, raise cap_per_size, or use a larger scale / data.max_molecules"
+            f"config: subsets.{name} selects no {which} molecule at this scale; widen its min_atoms/max_atoms, "
+            "raise cap_per_size, or use a larger scale / data.max_molecules"
         )
+
+
+def check_batch_fits(name: str, n_train: int, batch_size: int, experiment: str) -> None:
+    """Checked as a training job starts, before it trains (the subset rule does not know the batch sizes)."""
     if n_train < batch_size:
         raise SubsetError(
-            f"config: subsets.{name} holds {n_train} training molecules, fewer than one batch "
-            f"({batch_size}, experiments {', '.join(users)}); lower their training.batch_size or enlarge the subset"
+            f"config: subsets.{name} holds {n_train} training molecules, fewer than one batch of experiment "
+            f"{experiment} (training.batch_size {batch_size} at this scale); lower the batch size or enlarge the subset"
         )
 
 

@@ -1,11 +1,11 @@
 """Rule figure_error_by_size: one of Figures 3, 6-10 (error per molecule size)."""
 
 from workflow_scripts import logs
-from workflow_scripts.study_figures import experiment_colors, plot_error_by_size
+from workflow_scripts.study_figures import plot_error_by_size
 from workflow_scripts.tables import gather
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params
 metrics = gather(snakemake.input.metrics, {})
-plot_error_by_size(metrics, [tuple(e) for e in p.experiments], p.plots, snakemake.output.figure, p.title,
-                   colors=experiment_colors(p.colors))
+# Colours follow the figure's own list; the baseline comes first wherever it is shown.
+plot_error_by_size(metrics, [tuple(e) for e in p.experiments], p.plots, snakemake.output.figure, p.title)

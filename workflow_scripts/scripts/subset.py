@@ -5,7 +5,7 @@ import pyarrow.parquet as pq
 
 from workflow_scripts import logs
 from workflow_scripts.atomic import write_csv, write_parquet
-from workflow_scripts.subsets import cap_for_pool, select, size_counts
+from workflow_scripts.subsets import cap_for_pool, check_not_empty, select, size_counts, validation_for
 
 log = logs.from_snakemake(snakemake)
 definition = snakemake.params.definition
@@ -17,6 +17,7 @@ if "cap_per_size" in definition:
     log.info("cap %d per size (config %d for %d molecules; pool %d)", cap, definition["cap_per_size"],
              all_molecules, len(split))
 subset = select(split, definition, seed=snakemake.params.seed, cap=cap)
+check_not_empty(snakemake.wildcards.subset, len(subset), len(validation_for(split, definition)))
 write_parquet(subset, snakemake.output.subset)
 counts = size_counts(subset)
 counts["cap"] = cap

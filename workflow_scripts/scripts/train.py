@@ -9,7 +9,7 @@ import pandas as pd
 from workflow_scripts import logs
 from workflow_scripts.atomic import write_parquet, write_text
 from workflow_scripts.predictions import predictions_frame
-from workflow_scripts.subsets import validation_for
+from workflow_scripts.subsets import check_batch_fits, validation_for
 from workflow_scripts.training import load_model, predict, train
 from workflow_scripts.weights import loss_weights
 
@@ -18,6 +18,7 @@ settings = snakemake.params.settings
 out = snakemake.output
 split = pd.read_parquet(snakemake.input.split)
 subset = pd.read_parquet(snakemake.input.subset)
+check_batch_fits(settings["subset"], len(subset), settings["training"]["batch_size"], settings["name"])
 position = pd.Series(np.arange(len(split)), index=split["gdb_id"])  # database index of each molecule
 idx = {
     "train": position.loc[subset["gdb_id"]].to_numpy(),

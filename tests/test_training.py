@@ -1,0 +1,96 @@
+"""Training with SchNetPack and Lightning on a tiny pool: outputs, loss, resume, safe loading."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from workflow_scripts.atoms_db import U0, build_database
+from workflow_scripts.qm9_qm9pack import read_qm9pack
+from workflow_scripts.metadata import write_metadata, read_metadata
+from workflow_scripts.splits import make_split
+from workflow_scripts.training import (
+    TRAIN_LOG_COLUMNS, VAL_LOG_COLUMNS, TrainingError, WeightedU0Task, build_model, data_module, load_model,
+    predict, train,
+)
+
+SETTINGS = {
+    "name": "tiny",
+    "model": {"n_atom_basis": 8, "n_interactions": 1, "n_rbf": 8, "data_cutoff": 4.0, "model_cutoff": 4.0},
+    "training": {"batch_size": 16, "epochs": 2, "lr": 1e-3, "scheduler": None, "early_stopping_patience": None},
+    "loss": {"weighting": "none", "rate": 0, "alpha": 1.0},
+}
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pool")
+    write_metadata(read_qm9pack(max_molecules=3000), root / "qm9.parquet")
+    split = make_split(read_metadata(root / "qm9.parquet"), 150, 0.2, 0.2, seed=0)
+    build_database(root / "qm9.parquet", split, root / "pool.db")
+    idx = {s: np.flatnonzero(split["split"].to_numpy() == s) for s in ("train", "val", "test")}
+    return root, split, idx
+
+
+def test_train_writes_logs_model_and_predicts(pool, tmp_path):
+    root, split, idx = pool
+    timing = train(root / "pool.db", idx, np.ones(len(split)), SETTINGS, seed=0, out_dir=tmp_path, progress_bar=False)
+    assert timing["epochs_run"] == 2 and timing["n_train"] == len(idx["train"]) and not timing["resumed"]
+    log = pd.read_csv(tmp_path / "train_log.csv")
+    assert list(log.columns) == TRAIN_LOG_COLUMNS and len(log) == timing["steps"]
+    assert (log["loss_top5_mean"] >= log["loss_mean"]).all() and (log["loss_mean"] >= log["loss_bottom5_mean"]).all()
+    assert np.isfinite(log[["loss_mean", "mse_eV2"]].to_numpy()).all()
+    val = pd.read_csv(tmp_path / "val_log.csv")
+    assert list(val.columns) == VAL_LOG_COLUMNS and val["epoch"].tolist() == [0, 1]
+    model, settings = load_model(tmp_path / "model.pt")  # weights_only: tensors and JSON, no code
+    assert settings["name"] == "tiny"
+    predicted = predict(model, settings, root / "pool.db", idx["test"])
+    assert predicted.shape == (len(idx["test"]),) and np.isfinite(predicted).all()
+    # Atom references and the mean are added back: predictions are total energies (about -11,000 eV)
+    assert -30000 < predicted.mean() < -1000
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert "hyper_parameters" not in checkpoint
+
+
+def test_rerun_resumes_from_checkpoint_and_other_settings_do_not(pool, tmp_path):
+    root, split, idx = pool
+    weights = np.ones(len(split))
+    train(root / "pool.db", idx, weights, SETTINGS, seed=0, out_dir=tmp_path, progress_bar=False)
+    steps = len(pd.read_csv(tmp_path / "train_log.csv"))
+    longer = json.loads(json.dumps(SETTINGS))
+    longer["training"]["epochs"] = 3
+    timing = train(root / "pool.db", idx, weights, SETTINGS, seed=0, out_dir=tmp_path, progress_bar=False)
+    assert timing["resumed"] and len(pd.read_csv(tmp_path / "train_log.csv")) == steps  # nothing left to do
+    timing = train(root / "pool.db", idx, weights, longer, seed=0, out_dir=tmp_path, progress_bar=False)
+    assert not timing["resumed"] and timing["epochs_run"] == 3  # another config: from scratch
+
+
+def test_weighted_loss_is_the_weighted_mean_of_squared_errors(pool, tmp_path):
+    root, split, idx = pool
+    weights = np.linspace(1, 3, len(split))
+    module = data_module(root / "pool.db", tmp_path, idx, 16, 4.0, weights)
+    module.setup("fit")
+    task = WeightedU0Task(build_model(SETTINGS["model"]), 1e-3, None, "tiny")
+    task.model.initialize_transforms(module)
+    batch = next(iter(module.train_dataloader()))
+    target = batch[U0].clone()
+    expected_weights = torch.as_tensor(weights[batch["_idx"].numpy()], dtype=torch.float32)
+    loss = task.training_step(dict(batch), 0)
+    pred = task.predict_without_postprocessing(dict(batch))[U0]
+    manual = (expected_weights * (pred - target) ** 2).mean()
+    assert loss.item() == pytest.approx(manual.item(), rel=1e-5)
+    assert task.batch_stats["loss_top5_mean"] >= task.batch_stats["loss_mean"]
+
+
+def test_non_finite_loss_names_experiment_and_step(pool, tmp_path):
+    root, split, idx = pool
+    module = data_module(root / "pool.db", tmp_path, idx, 16, 4.0, np.ones(len(split)))
+    module.setup("fit")
+    task = WeightedU0Task(build_model(SETTINGS["model"]), 1e-3, None, "tiny")
+    task.model.initialize_transforms(module)
+    batch = dict(next(iter(module.train_dataloader())))
+    batch[U0] = batch[U0] * float("nan")
+    with pytest.raises(TrainingError, match=r"experiment tiny: the training loss became nan at step 0 .*lower training.lr"):
+        task.training_step(batch, 0)

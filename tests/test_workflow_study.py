@@ -1,0 +1,128 @@
+"""The whole study DAG with the real Snakefile at the tiny scale, and what re-runs when."""
+
+import time
+
+import pandas as pd
+import pytest
+
+from tests.conftest import planned_jobs, run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+# One experiment of every part of the study, so every rule of the DAG runs.
+TINY = {
+    "scale": "tiny",
+    "only_experiments": [
+        "baseline", "balanced-T2000", "loss_size-10", "loss_size_frequency-10", "loss_inverse_frequency-1",
+        "targeted", "custom", "hp_lr-0.001",
+    ],
+}
+RUN_FILES = ["predictions.parquet", "metrics_by_size.csv", "metrics_by_element.csv", "metrics_overall.csv",
+             "train_log.csv", "val_log.csv", "model.pt", "timing.json"]
+METRIC_COLUMNS = ["group", "count", "mae_meV", "rmse_meV", "mse_eV2", "mae_ci_low_meV", "mae_ci_high_meV"]
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("study")
+    start = time.perf_counter()
+    run_snakemake(workdir, TINY, "--cores", "2")
+    print(f"tiny study: {time.perf_counter() - start:.0f} s")
+    return workdir
+
+
+def test_every_run_has_its_outputs(study):
+    for experiment in TINY["only_experiments"]:
+        run = study / "results/experiments" / experiment / "seed0"
+        for name in RUN_FILES:
+            assert (run / name).exists(), run / name
+    pred = pd.read_parquet(study / "results/experiments/baseline/seed0/predictions.parquet")
+    assert list(pred.columns) == ["gdb_id", "n_atoms", "n_H", "n_C", "n_N", "n_O", "n_F", "U0_true_eV", "U0_pred_eV"]
+    split = pd.read_parquet(study / "results/splits/split.parquet")
+    assert sorted(pred["gdb_id"]) == sorted(split.loc[split["split"] == "test", "gdb_id"])
+    for kind in ("by_size", "by_element", "overall"):
+        metrics = pd.read_csv(study / f"results/experiments/custom/seed0/metrics_{kind}.csv")
+        assert list(metrics.columns[: len(METRIC_COLUMNS)]) == METRIC_COLUMNS
+    overall = pd.read_csv(study / "results/experiments/linear_reference/seed0/metrics_overall.csv")
+    assert overall.loc[overall["group"] == "all", "count"].item() == len(pred)
+
+
+def test_every_experiment_shares_the_held_out_test_set(study):
+    ids = {
+        e: tuple(pd.read_parquet(study / f"results/experiments/{e}/seed0/predictions.parquet")["gdb_id"])
+        for e in TINY["only_experiments"]
+    }
+    assert len(set(ids.values())) == 1
+
+
+def test_tables_figures_and_report(study):
+    tables = study / "results/tables"
+    by_size = pd.read_csv(tables / "metrics_by_size.csv")
+    assert set(by_size["experiment"]) == {*TINY["only_experiments"], "linear_reference"}
+    verdicts = pd.read_csv(tables / "hypothesis_verdicts.csv")
+    assert set(verdicts["hypothesis"]) == {"H1", "H2", "H3", "H4"}
+    assert set(verdicts["verdict"]) <= {"supported", "not supported", "inconclusive"}
+    table2 = pd.read_csv(tables / "table2_final_comparison.csv")
+    assert len(table2) == 2
+    figures = sorted(p.name for p in (study / "results/figures").glob("*.png"))
+    for expected in ["fig03_baseline_error_by_size.png", "fig04_baseline_error_by_element.png",
+                     "fig05_subset_histogram.png", "fig06_balanced_error_by_size.png", "fig09_targeted_error_by_size.png",
+                     "fig10_final_error_by_size.png", "figA2_weight_factors.png"]:
+        assert expected in figures
+    report = (study / "results/report/report.html").read_text()
+    assert report.count("data:image/png;base64,") >= 12 and "missing:" not in report
+    assert "H4" in report and "Table 2" in report
+
+
+def test_second_run_has_nothing_to_do(study):
+    assert planned_jobs(run_snakemake(study, TINY, "-n")) == {}
+
+
+def test_changing_one_experiment_reruns_only_it(study):
+    overlay = {**TINY, "experiments": {"custom": {"part": "final", "training": {"lr": 3.0e-4}}}}
+    jobs = planned_jobs(run_snakemake(study, overlay, "-n"))
+    assert jobs.pop("train") == 1 and jobs.pop("stratum_metrics") == 1
+    assert set(jobs) <= {"figure_error_by_size", "figure_learning_curves", "study_tables", "figure_overview",
+                         "report", "all"}
+    assert jobs["figure_error_by_size"] == 1  # Figure 10 only
+
+
+def test_adding_an_experiment_runs_just_it(study):
+    overlay = {**TINY, "only_experiments": [*TINY["only_experiments"], "hp_lr-0.0001"]}
+    jobs = planned_jobs(run_snakemake(study, overlay, "-n"))
+    assert jobs["train"] == 1 and jobs["stratum_metrics"] == 1
+
+
+def test_changing_the_split_reruns_everything_downstream(study):
+    jobs = planned_jobs(run_snakemake(study, {**TINY, "split": {"seed": 7}}, "-n"))
+    assert jobs["split"] == 1 and jobs["atoms_database"] == 1
+    assert jobs["train"] == len(TINY["only_experiments"]) and jobs["linear_reference"] == 1
+
+
+def test_an_empty_subset_stops_before_training(study, tmp_path):
+    overlay = {**TINY, "subsets": {"largest_only": {"min_atoms": 29}},
+               "experiments": {"rare": {"part": "extra", "subset": "largest_only"}},
+               "only_experiments": ["baseline", "rare"]}
+    result = run_snakemake(tmp_path, overlay, "--cores", "2", check=False)
+    assert result.returncode != 0
+    assert "config: subsets.largest_only selects no training molecule" in result.stderr
+    assert not list((tmp_path / "results/experiments").glob("*/seed0/model.pt"))
+
+
+def test_thesis_scale_dry_run_lists_every_job(tmp_path):
+    start = time.perf_counter()
+    jobs = planned_jobs(run_snakemake(tmp_path, {"scale": "thesis"}, "-n"))
+    assert time.perf_counter() - start < 60
+    assert jobs["train"] == 36  # 34 experiments, baseline with 3 seeds
+    assert jobs["stratum_metrics"] == 37  # and the linear reference
+
+
+def test_a_subset_smaller_than_a_batch_stops_that_job_before_it_trains(study, tmp_path):
+    overlay = {**TINY, "experiments": {"wide_batch": {"part": "extra", "subset": "T2000",
+                                                      "training": {"batch_size": 65536}}},
+               "only_experiments": ["baseline", "wide_batch"]}
+    result = run_snakemake(study, overlay, "--cores", "2", "results/experiments/wide_batch/seed0/predictions.parquet",
+                           check=False)
+    assert result.returncode != 0
+    assert "subsets.T2000 holds" in result.stderr and "fewer than one batch of experiment wide_batch" in result.stderr
+    assert not (study / "results/experiments/wide_batch/seed0/model.pt").exists()
