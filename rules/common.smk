@@ -40,6 +40,7 @@ LINEAR_REFERENCE = "linear_reference"
 BASELINE = next(n for n, e in EXPERIMENTS.items() if e["part"] == "baseline")
 SPLIT = f"{RESULTS}/splits/split.parquet"
 POOL_DB = f"{RESULTS}/data/pool.db"
+POOL_STORE = f"{RESULTS}/data/pool.npz"
 RUN = f"{RESULTS}/experiments/{{experiment}}/seed{{seed}}"
 
 
@@ -67,6 +68,12 @@ def run_files(pattern, names=None, reference=False):
 
 def experiment_subset(wildcards):
     return f"{RESULTS}/subsets/{EXPERIMENTS[wildcards.experiment]['subset']}.parquet"
+
+
+def experiment_data(wildcards):
+    """The pool as the experiment's data path reads it: packed arrays or SchNetPack's database."""
+    packed = EXPERIMENTS[wildcards.experiment]["training"]["data_path"] == "packed"
+    return POOL_STORE if packed else POOL_DB
 
 
 def used_subsets():

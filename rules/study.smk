@@ -37,6 +37,22 @@ rule atoms_database:
         "../workflow_scripts/scripts/atoms_database.py"
 
 
+rule packed_store:
+    input:
+        table=rules.qm9_metadata.output.table,
+        split=SPLIT,
+    output:
+        store=POOL_STORE,
+    log:
+        f"{LOGS}/packed_store.log",
+    benchmark:
+        f"{BENCH}/packed_store.tsv"
+    conda:
+        "../envs/qm9.yaml"
+    script:
+        "../workflow_scripts/scripts/packed_store.py"
+
+
 rule subset:
     input:
         table=rules.qm9_metadata.output.table,
@@ -62,7 +78,7 @@ rule subset:
 rule train:
     input:
         table=rules.qm9_metadata.output.table,
-        db=POOL_DB,
+        data=experiment_data,
         split=SPLIT,
         subset=experiment_subset,
     output:

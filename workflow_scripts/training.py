@@ -30,6 +30,7 @@ import schnetpack.transform as trn
 
 from .atomic import atomic_path, write_csv, write_text
 from .atoms_db import U0
+from .packed_data import PackedDataModule, load_store
 
 log = logging.getLogger(__name__)
 WEIGHT = "loss_weight"
@@ -215,13 +216,14 @@ def data_module(db_path, work_dir: Path, idx: dict, batch_size: int, data_cutoff
 
 
 def train(
-    db_path, idx: dict, weights: np.ndarray, settings: dict, seed: int, out_dir, threads: int = 1,
+    data_path, idx: dict, weights: np.ndarray, settings: dict, seed: int, out_dir, threads: int = 1,
     progress_bar: bool | None = None,
 ) -> dict:
     """Train one experiment and seed; write model.pt, train_log.csv and val_log.csv; return the timing.
 
-    ``idx`` maps train/val/test to database indices. ``weights`` holds every
-    database molecule's loss weight. An interrupted run resumes from
+    ``data_path`` is the packed store or SchNetPack's ASE database of the pool
+    (``training.data_path``); ``idx`` maps train/val/test to pool indices and
+    ``weights`` holds every pool molecule's loss weight. An interrupted run resumes from
     ``out_dir/checkpoints/last.ckpt`` when it was made for the same settings.
     """
     out_dir = Path(out_dir)
@@ -241,7 +243,11 @@ def train(
     write_text(stamp, identity)
 
     training = settings["training"]
-    datamodule = data_module(db_path, work_dir, idx, training["batch_size"], settings["model"]["data_cutoff"], weights)
+    data_cutoff = settings["model"]["data_cutoff"]
+    if training["data_path"] == "packed":
+        datamodule = PackedDataModule(load_store(data_path), idx, weights, training["batch_size"], data_cutoff, seed)
+    else:
+        datamodule = data_module(data_path, work_dir, idx, training["batch_size"], data_cutoff, weights)
     task = WeightedU0Task(build_model(settings["model"]), training["lr"], training["scheduler"], name)
     # The logs grow beside the checkpoints (Snakemake deletes a failed job's
     # outputs) and are copied to the outputs at the end, so a resumed run

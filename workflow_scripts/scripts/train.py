@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from workflow_scripts import logs
+from workflow_scripts import logs, packed_data
 from workflow_scripts.atomic import write_parquet, write_text
 from workflow_scripts.predictions import predictions_frame
 from workflow_scripts.subsets import check_batch_fits, validation_for
@@ -19,7 +19,7 @@ out = snakemake.output
 split = pd.read_parquet(snakemake.input.split)
 subset = pd.read_parquet(snakemake.input.subset)
 check_batch_fits(settings["subset"], len(subset), settings["training"]["batch_size"], settings["name"])
-position = pd.Series(np.arange(len(split)), index=split["gdb_id"])  # database index of each molecule
+position = pd.Series(np.arange(len(split)), index=split["gdb_id"])  # pool index (store / database row)
 idx = {
     "train": position.loc[subset["gdb_id"]].to_numpy(),
     "val": position.loc[validation_for(split, snakemake.params.subset_definition)["gdb_id"]].to_numpy(),
@@ -30,12 +30,16 @@ weights = loss_weights(loss["weighting"], split["n_atoms"].to_numpy(), train_siz
                        rate=loss["rate"], alpha=loss["alpha"])
 log.info("loss weighting %s: weights of training molecules from %.3g to %.3g", loss["weighting"],
          weights[idx["train"]].min(), weights[idx["train"]].max())
-timing = train(snakemake.input.db, idx, weights, settings, int(snakemake.wildcards.seed),
+timing = train(snakemake.input.data, idx, weights, settings, int(snakemake.wildcards.seed),
                out.model.rsplit("/", 1)[0], threads=snakemake.threads)
 
 start = time.perf_counter()
 model, saved_settings = load_model(out.model)
-predicted = predict(model, saved_settings, snakemake.input.db, idx["test"])
+if settings["training"]["data_path"] == "packed":
+    predicted = packed_data.predict(model, packed_data.load_store(snakemake.input.data), idx["test"],
+                                    saved_settings["model"]["data_cutoff"])
+else:
+    predicted = predict(model, saved_settings, snakemake.input.data, idx["test"])
 frame = predictions_frame(split.iloc[idx["test"]], snakemake.input.table, predicted)
 timing["eval_seconds"] = time.perf_counter() - start
 write_parquet(frame, out.predictions)
