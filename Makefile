@@ -17,7 +17,7 @@ $(BIN)/.installed: requirements.txt
 	touch $@
 
 study: $(BIN)/.installed
-	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest tests
@@ -30,7 +30,7 @@ format: $(BIN)/.installed
 	$(BIN)/snakefmt Snakefile rules
 
 dag: $(BIN)/.installed
-	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg
+	$(BIN)/snakemake --rulegraph | dot -Tpng -Gdpi=80 > docs/rulegraph.png
 
 clean-venv:
 	rm -rf $(VENV)

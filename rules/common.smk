@@ -7,9 +7,15 @@ import sys
 # file) import workflow_scripts from the workflow's folder, in cluster jobs too.
 sys.path.insert(0, workflow.basedir)
 
-from workflow_scripts.config import validate_config, scale_settings
+from workflow_scripts.config import (
+    check_duplicate_keys,
+    validate_config,
+    scale_settings,
+)
 from snakemake.utils import validate
 
+for _configfile in workflow.configfiles:
+    check_duplicate_keys(_configfile)
 validate_config(config, validate=validate)
 
 SCALE = scale_settings(config)
@@ -33,7 +39,8 @@ def analysis_outputs():
 
 
 # ---- experiments -----------------------------------------------------------
-from workflow_scripts.config import expand_experiments
+from workflow_scripts.config import expand_experiments, training_runtime_minutes
+from workflow_scripts.devices import visible_gpus
 
 EXPERIMENTS = {e["name"]: e for e in expand_experiments(config)}
 LINEAR_REFERENCE = "linear_reference"
@@ -68,6 +75,15 @@ def run_files(pattern, names=None, reference=False):
 
 def experiment_subset(wildcards):
     return f"{RESULTS}/subsets/{EXPERIMENTS[wildcards.experiment]['subset']}.parquet"
+
+
+# one `gpu` per training where Snakemake's machine has a GPU (see profiles/local)
+TRAINING_GPUS = 1 if visible_gpus() else 0
+
+
+def train_runtime(wildcards, attempt):
+    """Minutes a training asks of SLURM (sbatch --time): from its epochs and the pool, more on a retry."""
+    return training_runtime_minutes(config, EXPERIMENTS[wildcards.experiment], attempt)
 
 
 def experiment_data(wildcards):

@@ -98,6 +98,9 @@ rule train:
     conda:
         "../envs/qm9.yaml"
     threads: 2
+    resources:
+        gpu=TRAINING_GPUS,
+        runtime=train_runtime,
     params:
         settings=lambda w: EXPERIMENTS[w.experiment],
         subset_definition=lambda w: config["subsets"][

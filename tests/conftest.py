@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_snakemake(workdir: Path, overlay: dict | None = None, *args: str, check: bool = True, timeout: int = 900):
+def run_snakemake(workdir: Path, overlay: dict | None = None, *args: str, check: bool = True, timeout: int = 900,
+                  env: dict | None = None):
     """Run the real Snakefile with ``workdir`` as working directory.
 
     ``overlay`` is written to ``workdir/overlay.yaml`` and given with
@@ -25,7 +27,8 @@ def run_snakemake(workdir: Path, overlay: dict | None = None, *args: str, check:
         (workdir / "overlay.yaml").write_text(yaml.safe_dump(overlay))
         command += ["--configfile", str(workdir / "overlay.yaml")]
     command += list(args)
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=workdir)
+    environ = None if env is None else {**os.environ, **env}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=workdir, env=environ)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
     return result

@@ -1,12 +1,16 @@
 """Bad config stops the run before any job, with a message naming key and fix."""
 
 import copy
+import re
+import subprocess
+import sys
 
 import pytest
+import yaml
 from snakemake.utils import validate
 
-from tests.conftest import run_snakemake
-from workflow_scripts.config import ConfigError, validate_config
+from tests.conftest import REPO, run_snakemake
+from workflow_scripts.config import ConfigError, expand_experiments, training_runtime_minutes, validate_config
 
 
 def check(config):
@@ -39,6 +43,20 @@ def test_shipped_config_is_valid(base_config):
         (("data", "figshare", "mirrors"), ["ftp://x/"], r"data.figshare.mirrors\[0\] = 'ftp://x/'.*matching"),
         (("data", "figshare", "checksums", "xyz"), "abc", r"checksums.xyz = 'abc'"),
         (("analysis", "frequent_bin_fraction"), -0.1, r"analysis.frequent_bin_fraction = -0.1 .* >= 0"),
+        (("split", "validation_fraction"), -0.1, r"split.validation_fraction = -0.1 .* > 0"),
+        (("defaults", "loss", "rate"), -1, r"defaults.loss.rate = -1 .* >= 0 and <= 30"),
+        (("defaults", "loss", "alpha"), 9, r"defaults.loss.alpha = 9 .* <= 5"),
+        (("defaults", "loss", "weighting"), "cubic", r"defaults.loss.weighting = 'cubic' .* one of 'none', 'size'"),
+        (("subsets", "T2000", "cap_per_size"), 0, r"subsets.T2000.cap_per_size = 0 .* >= 1"),
+        (("subsets", "sizes_13_to_23", "max_atoms"), 40, r"subsets.sizes_13_to_23.max_atoms = 40 .* <= 29"),
+        (("defaults", "model", "data_cutoff"), 0, r"defaults.model.data_cutoff = 0 .* > 0 and <= 20"),
+        (("defaults", "model", "model_cutoff"), 100, r"defaults.model.model_cutoff = 100 .* <= 20"),
+        (("defaults", "model", "n_atom_basis"), 0, r"defaults.model.n_atom_basis = 0 .* >= 1"),
+        (("defaults", "training", "batch_size"), 1, r"defaults.training.batch_size = 1 .* >= 2 and <= 65536"),
+        (("defaults", "training", "epochs"), 0, r"defaults.training.epochs = 0 .* >= 1"),
+        (("defaults", "training", "lr"), 5, r"defaults.training.lr = 5 .* > 0 and <= 1"),
+        (("defaults", "seeds"), [], r"defaults.seeds = \[\] .* at least 1 item"),
+        (("experiments", "custom", "training", "lr"), -1, r"experiments.custom.training.lr = -1 .* > 0"),
     ],
 )
 def test_bad_values_are_named(base_config, path, value, expected):
@@ -72,24 +90,100 @@ def test_snakemake_stops_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def test_cross_references_are_checked(base_config):
-    config = copy.deepcopy(base_config)
+def rename_subset(config):
     config["experiments"]["custom"]["subset"] = "nonexistent"
-    with pytest.raises(ConfigError, match="experiments.custom uses subset 'nonexistent', which is not defined"):
-        check(config)
-    config = copy.deepcopy(base_config)
+
+
+def typo_in_final_comparison(config):
     config["final_comparison"]["Custom"] = "typo"
-    with pytest.raises(ConfigError, match="final_comparison.Custom = 'typo' is not an experiment"):
-        check(config)
-    config = copy.deepcopy(base_config)
+
+
+def leave_out_the_baseline(config):
     config["only_experiments"] = ["custom"]
-    with pytest.raises(ConfigError, match="leaves out the baseline 'baseline'"):
-        check(config)
-    config = copy.deepcopy(base_config)
+
+
+def inverted_size_range(config):
     config["subsets"]["inverted"] = {"min_atoms": 20, "max_atoms": 10}
-    with pytest.raises(ConfigError, match="subsets.inverted has min_atoms = 20 > max_atoms = 10"):
-        check(config)
-    config = copy.deepcopy(base_config)
+
+
+def sweep_an_unknown_setting(config):
     config["experiments"]["custom"]["sweep"] = {"training.momentum": [1, 2]}
-    with pytest.raises(ConfigError, match="experiments.custom.sweep"):
+
+
+def sweep_a_value_twice(config):
+    config["experiments"]["hp_lr"]["sweep"] = {"training.lr": [0.001, 0.0005, 0.001]}
+
+
+def select_an_unknown_experiment(config):
+    config["only_experiments"] = ["baseline", "basline"]
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (rename_subset, r"experiments.custom uses subset 'nonexistent', which is not defined; defined subsets: full"),
+        (typo_in_final_comparison, r"final_comparison.Custom = 'typo' is not an experiment"),
+        (leave_out_the_baseline, r"leaves out the baseline 'baseline'"),
+        (inverted_size_range, r"subsets.inverted has min_atoms = 20 > max_atoms = 10; it would select no molecule"),
+        (sweep_an_unknown_setting, r"experiments.custom.sweep"),
+        (sweep_a_value_twice, r"experiments.hp_lr.sweep.training.lr = \[0.001, 0.0005, 0.001\] is not allowed; "
+                              r"expected a list without repeated values"),
+        (select_an_unknown_experiment, r"only_experiments names 'basline', which is not an experiment"),
+    ],
+    ids=lambda v: v.__name__ if callable(v) else "",
+)
+def test_names_that_refer_to_nothing_or_collide(base_config, change, expected):
+    config = copy.deepcopy(base_config)
+    change(config)
+    with pytest.raises(ConfigError, match=expected):
         check(config)
+
+
+def leaves(node, path=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from leaves(value, (*path, key))
+    else:
+        yield path
+
+
+SETTINGS = list(leaves(yaml.safe_load((REPO / "config.yaml").read_text())))
+
+
+@pytest.mark.parametrize("path", SETTINGS, ids=[".".join(map(str, p)) for p in SETTINGS])
+def test_every_setting_rejects_a_wrong_type(base_config, path):
+    """Every setting of the shipped config, given a mapping where a value or list belongs, is named."""
+    with pytest.raises(ConfigError, match=rf"^config: {re.escape('.'.join(map(str, path)))} = "):
+        check(with_change(base_config, path, {"wrong": "type"}))
+
+
+@pytest.mark.workflow
+def test_a_key_stated_twice_stops_the_run(tmp_path):
+    """Two experiments with the same name in YAML: the loader would keep the second silently."""
+    (tmp_path / "overlay.yaml").write_text(
+        "experiments:\n  custom:\n    part: final\n    subset: full\n  custom:\n    part: extra\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(tmp_path / "overlay.yaml"), "-n"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )
+    assert result.returncode != 0
+    assert (f"config: {tmp_path / 'overlay.yaml'} states experiments.custom twice (lines 2 and 5); "
+            "YAML would keep only the last one") in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_training_runtime_grows_with_epochs_pool_and_attempt(base_config):
+    thesis = {**copy.deepcopy(base_config), "scale": "thesis"}
+    baseline = next(e for e in expand_experiments(thesis) if e["name"] == "baseline")
+    # 30 min + 8 min per full-QM9 epoch: 22 epochs over all 130,831 molecules
+    assert baseline["training"]["epochs"] == 22
+    assert training_runtime_minutes(thesis, baseline) == 30 + 176
+    assert training_runtime_minutes(thesis, baseline, attempt=2) == 2 * 206
+    # 4,000 molecules of the quick scale: 22 * 8 * 4000 / 130831 = 5.4 -> 6
+    quick = {**copy.deepcopy(base_config), "scale": "quick"}
+    assert training_runtime_minutes(quick, baseline) == 36
+    # the first-N-molecules setting bounds the pool too
+    thesis["data"] = {**thesis["data"], "max_molecules": 13083}
+    assert training_runtime_minutes(thesis, baseline) == 30 + 18

@@ -1,6 +1,7 @@
 """Training with SchNetPack and Lightning on a tiny pool: outputs, loss, resume, safe loading."""
 
 import json
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -110,3 +111,78 @@ def test_non_finite_loss_names_experiment_and_step(pool, tmp_path):
     batch[U0] = batch[U0] * float("nan")
     with pytest.raises(TrainingError, match=r"experiment tiny: the training loss became nan at step 0 .*lower training.lr"):
         task.training_step(batch, 0)
+
+
+PACKED = {**SETTINGS, "training": {**SETTINGS["training"], "data_path": "packed", "epochs": 3}}
+
+
+def fail_at_step(monkeypatch, step: int, error: BaseException | None = None):
+    """Make training_step fail once global_step reaches ``step``: ``error`` raised, or the loss turned NaN."""
+    original = WeightedU0Task.training_step
+
+    def training_step(self, batch, batch_idx):
+        if self.global_step >= step:
+            if error is not None:
+                raise error
+            batch = dict(batch)
+            batch[U0] = batch[U0] * float("nan")
+        return original(self, batch, batch_idx)
+
+    monkeypatch.setattr(WeightedU0Task, "training_step", training_step)
+
+
+def steps_per_epoch(idx, batch_size) -> int:
+    return -(-len(idx["train"]) // batch_size)
+
+
+def test_a_run_cut_off_mid_epoch_resumes_to_the_same_model(pool, tmp_path, monkeypatch):
+    """Killed in its second epoch and run again, a training ends with the model and curves of an uninterrupted one."""
+    root, split, idx = pool
+    weights = np.ones(len(split))
+    train(root / "pool.npz", idx, weights, PACKED, seed=0, out_dir=tmp_path / "whole", progress_bar=False)
+    per_epoch = steps_per_epoch(idx, PACKED["training"]["batch_size"])
+    with monkeypatch.context() as patch:
+        fail_at_step(patch, per_epoch + 2, RuntimeError("the machine went away"))
+        with pytest.raises(RuntimeError, match="went away"):
+            train(root / "pool.npz", idx, weights, PACKED, seed=0, out_dir=tmp_path / "cut", progress_bar=False)
+    assert not (tmp_path / "cut/model.pt").exists()
+    timing = train(root / "pool.npz", idx, weights, PACKED, seed=0, out_dir=tmp_path / "cut", progress_bar=False)
+    assert timing["resumed"]
+    whole, cut = (torch.load(tmp_path / d / "model.pt", weights_only=True)["state_dict"] for d in ("whole", "cut"))
+    for key in whole:
+        torch.testing.assert_close(cut[key], whole[key], rtol=1e-6, atol=0, msg=key)
+    for log in ("train_log.csv", "val_log.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "cut" / log), pd.read_csv(tmp_path / "whole" / log),
+                                      rtol=1e-6)
+
+
+def test_a_nan_loss_stops_with_a_hint_and_keeps_the_last_good_checkpoint(pool, tmp_path, monkeypatch):
+    root, split, idx = pool
+    per_epoch = steps_per_epoch(idx, PACKED["training"]["batch_size"])
+    fail_at_step(monkeypatch, per_epoch + 1)  # in the second epoch
+    with pytest.raises(TrainingError, match=rf"experiment tiny: the training loss became nan at step {per_epoch + 1} "
+                                            r"\(epoch 1\); lower training.lr or the loss weighting's rate"):
+        train(root / "pool.npz", idx, np.ones(len(split)), PACKED, seed=0, out_dir=tmp_path, progress_bar=False)
+    assert not (tmp_path / "model.pt").exists()
+    last = torch.load(tmp_path / "checkpoints/last.ckpt", weights_only=True)
+    assert last["epoch"] == 0 and last["global_step"] == per_epoch  # the end of the good first epoch
+    assert all(torch.isfinite(v).all() for v in last["state_dict"].values() if v.is_floating_point())
+
+
+def test_out_of_memory_names_the_batch_size_to_try(pool, tmp_path, monkeypatch):
+    root, split, idx = pool
+    fail_at_step(monkeypatch, 0, torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    with pytest.raises(TrainingError, match=r"experiment tiny: out of memory at batch size 16; "
+                                            r"try training.batch_size: 8 for this experiment"):
+        train(root / "pool.npz", idx, np.ones(len(split)), PACKED, seed=0, out_dir=tmp_path, progress_bar=False)
+
+
+class Payload:
+    """Stands for pickled code: unpickling it would import and run this module's code."""
+
+
+def test_a_model_file_with_pickled_code_is_refused(tmp_path):
+    settings_json = json.dumps(SETTINGS)
+    torch.save({"state_dict": {}, "settings_json": settings_json, "seed": 0, "extra": Payload()}, tmp_path / "model.pt")
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        load_model(tmp_path / "model.pt")

@@ -1,11 +1,14 @@
 """The whole study DAG with the real Snakefile at the tiny scale, and what re-runs when."""
 
+import json
+import shutil
 import time
 
 import pandas as pd
 import pytest
+import torch
 
-from tests.conftest import planned_jobs, run_snakemake
+from tests.conftest import REPO, planned_jobs, run_snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -95,7 +98,7 @@ def test_adding_an_experiment_runs_just_it(study):
 
 def test_changing_the_split_reruns_everything_downstream(study):
     jobs = planned_jobs(run_snakemake(study, {**TINY, "split": {"seed": 7}}, "-n"))
-    assert jobs["split"] == 1 and jobs["atoms_database"] == 1
+    assert jobs["split"] == 1 and jobs["packed_store"] == 1
     assert jobs["train"] == len(TINY["only_experiments"]) and jobs["linear_reference"] == 1
 
 
@@ -126,3 +129,67 @@ def test_a_subset_smaller_than_a_batch_stops_that_job_before_it_trains(study, tm
     assert result.returncode != 0
     assert "subsets.T2000 holds" in result.stderr and "fewer than one batch of experiment wide_batch" in result.stderr
     assert not (study / "results/experiments/wide_batch/seed0/model.pt").exists()
+    # the reason is in the job's own log too (on a cluster, the file a user opens)
+    assert "fewer than one batch of experiment wide_batch" in (study / "results/experiments/wide_batch/seed0/train.log").read_text()
+
+
+def most_trainings_at_once(text: str) -> int:
+    """The most train jobs running at the same time, from Snakemake's job start and finish lines."""
+    running, most, in_train = set(), 0, False
+    for line in text.splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            in_train = line.split()[1] == "train:"
+        elif in_train and line.strip().startswith("jobid:"):
+            running.add(line.split(":")[1].strip())
+            most = max(most, len(running))
+            in_train = False
+        elif line.startswith("Finished jobid:"):
+            running.discard(line.split()[2])
+    return most
+
+
+PARALLEL = ["hp_lr-0.0001", "hp_lr-0.0005"]
+
+
+@pytest.fixture(scope="module")
+def local_profile_runs(study, tmp_path_factory):
+    """Two trainings through profiles/local on 4 cores: as if with one GPU, and without one."""
+    overlay = {**TINY, "only_experiments": [*TINY["only_experiments"], *PARALLEL]}
+    targets = [f"results/experiments/{n}/seed0/predictions.parquet" for n in PARALLEL]
+    runs = {}
+    for gpus in ("0", ""):
+        workdir = tmp_path_factory.mktemp(f"local_profile_gpus{gpus or 'none'}")
+        shutil.copytree(study, workdir, symlinks=True, dirs_exist_ok=True)
+        # CUDA_VISIBLE_DEVICES is what Snakemake's machine sees (workflow_scripts/devices.py); torch
+        # finds no CUDA driver here either way and trains on the CPU
+        result = run_snakemake(workdir, overlay, "--profile", str(REPO / "profiles/local"), "--cores", "4",
+                               *targets, env={"CUDA_VISIBLE_DEVICES": gpus})
+        runs[gpus] = (workdir, result.stdout + result.stderr)
+    return runs
+
+
+@pytest.mark.parametrize(("gpus", "expected"), [("0", 1), ("", 2)], ids=["one GPU", "no GPU"])
+def test_local_profile_runs_one_training_per_gpu(local_profile_runs, gpus, expected):
+    """profiles/local: with a GPU visible, trainings take turns on it; without, they share the cores."""
+    _, text = local_profile_runs[gpus]
+    assert f"gpu={1 if gpus else 0}" in text
+    assert most_trainings_at_once(text) == expected
+
+
+def test_parallel_trainings_keep_to_their_own_folders(study, local_profile_runs):
+    """Two trainings at once: each its own checkpoints, logs and outputs; the packed pool built once, read by both."""
+    workdir, text = local_profile_runs[""]
+    assert most_trainings_at_once(text) == 2
+    assert "packed_store" not in text  # built once by the study before, not again
+    store = "results/data/pool.npz"
+    assert (workdir / store).read_bytes() == (study / store).read_bytes()
+    fingerprints = set()
+    for name in PARALLEL:
+        run = workdir / f"results/experiments/{name}/seed0"
+        assert f"training {name} seed 0" in (run / "train.log").read_text()
+        assert (run / "checkpoints/last.ckpt").exists() and (run / "checkpoints/best.ckpt").exists()
+        fingerprints.add((run / "checkpoints/fingerprint.txt").read_text())
+        model = torch.load(run / "model.pt", weights_only=True)
+        assert json.loads(model["settings_json"])["name"] == name
+        assert json.loads((run / "timing.json").read_text())["n_train"] > 0
+    assert len(fingerprints) == 2

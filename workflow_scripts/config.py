@@ -8,9 +8,12 @@ that must add up, names that must refer to each other).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import yaml
+
+from workflow_scripts.constants import N_QM9_CHARACTERIZED
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 
@@ -47,6 +50,10 @@ def _allowed(error) -> str:
         return f"text matching {value!r}"
     if validator in ("minItems", "maxItems"):
         return f"a list with {'at least' if validator == 'minItems' else 'at most'} {value} items"
+    if validator == "uniqueItems":
+        return "a list without repeated values (each value names one experiment or seed)"
+    if validator in ("minProperties", "maxProperties"):
+        return f"a mapping with {'at least' if validator == 'minProperties' else 'at most'} {value} keys"
     return f"{validator}: {value}"
 
 
@@ -168,6 +175,36 @@ def check_semantics(config: dict) -> None:
         )
 
 
+def check_duplicate_keys(path) -> None:
+    """Reject a YAML file that states a key twice in one mapping.
+
+    YAML loaders (Snakemake's too) keep the last value silently: two
+    experiments with the same name would become one, and a study would run
+    without the first. Raises ConfigError naming the file, the key and both lines.
+    """
+    with open(path) as handle:
+        root = yaml.compose(handle)
+
+    def walk(node, where):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else None
+                dotted = f"{where}.{name}" if where else str(name)
+                if name is not None and name in seen:
+                    raise ConfigError(
+                        f"config: {path} states {dotted} twice (lines {seen[name] + 1} and {key.start_mark.line + 1}); "
+                        "YAML would keep only the last one: rename or remove one"
+                    )
+                seen[name] = key.start_mark.line
+                walk(value, dotted)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, f"{where}[{i}]")
+
+    walk(root, "")
+
+
 def load_yaml(path) -> dict:
     with open(path) as handle:
         return yaml.safe_load(handle)
@@ -175,6 +212,22 @@ def load_yaml(path) -> dict:
 
 def scale_settings(config: dict) -> dict:
     return config["scales"][config["scale"]]
+
+
+# Minutes of a full-QM9 training epoch budgeted on a cluster GPU. Generous on
+# purpose: a job cut off by its time limit loses at most an epoch (it resumes
+# from its checkpoint), but one that never finishes an attempt makes no progress.
+MINUTES_PER_FULL_EPOCH = 8
+RUNTIME_BASE_MINUTES = 30  # start-up, data loading, predicting the test set
+
+
+def training_runtime_minutes(config: dict, experiment: dict, attempt: int = 1) -> int:
+    """Wall time (minutes) a training job asks of the scheduler: grows with epochs and pool, and per retry."""
+    pool = scale_settings(config)["pool_size"] or config["data"].get("max_molecules") or N_QM9_CHARACTERIZED
+    pool = min(pool, config["data"].get("max_molecules") or pool)
+    epochs = experiment["training"]["epochs"]
+    per_epoch = MINUTES_PER_FULL_EPOCH * pool / N_QM9_CHARACTERIZED
+    return attempt * (RUNTIME_BASE_MINUTES + math.ceil(epochs * per_epoch))
 
 
 def _set_dotted(target: dict, dotted: str, value) -> None:

@@ -14,7 +14,18 @@ def setup(log_path=None, name: str = "qm9study") -> logging.Logger:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True
     )
-    return logging.getLogger(name)
+    logger = logging.getLogger(name)
+
+    def log_uncaught(kind, error, trace):
+        # the reason a job failed belongs in its log (show-failed-logs prints it;
+        # on a cluster it is the file a user opens), not only on stderr
+        if not issubclass(kind, KeyboardInterrupt):
+            logger.error("failed: %s: %s", kind.__name__, error, exc_info=(kind, error, trace))
+        else:
+            sys.__excepthook__(kind, error, trace)
+
+    sys.excepthook = log_uncaught
+    return logger
 
 
 def from_snakemake(snakemake) -> logging.Logger:

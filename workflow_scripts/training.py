@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytorch_lightning as pl
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 import torch
 from torch import nn
 
@@ -149,6 +150,12 @@ class StudyLog(pl.Callback):
         self.train_rows = pd.read_csv(self.train_csv).to_dict("records") if resume and self.train_csv.exists() else []
         self.val_rows = pd.read_csv(self.val_csv).to_dict("records") if resume and self.val_csv.exists() else []
         self.last_line = 0.0
+
+    def on_train_start(self, trainer, task):
+        # A resumed run goes on from its checkpoint's step: rows logged after it
+        # (the rest of an epoch cut off by SIGTERM) are trained again.
+        self.train_rows = [r for r in self.train_rows if r["step"] <= trainer.global_step]
+        self.val_rows = [r for r in self.val_rows if r["step"] <= trainer.global_step]
 
     def on_train_batch_end(self, trainer, task, outputs, batch, batch_idx):
         if task.batch_stats is None:
@@ -282,6 +289,11 @@ def train(
     start = time.perf_counter()
     try:
         trainer.fit(task, datamodule=datamodule, ckpt_path=str(last) if resume else None)
+    except SIGTERMException as err:  # a SystemExit with status 0: it would pass for success
+        raise TrainingError(
+            f"experiment {name}: stopped by SIGTERM at step {trainer.global_step} (job cancelled, preempted or out "
+            "of time); its last checkpoint is kept and the next run resumes from it"
+        ) from err
     except torch.OutOfMemoryError as err:
         raise TrainingError(
             f"experiment {name}: out of memory at batch size {training['batch_size']}; "
