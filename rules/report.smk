@@ -18,6 +18,8 @@ rule study_tables:
         table2=f"{TABLES}/table2_final_comparison.csv",
     log:
         f"{LOGS}/study_tables.log",
+    benchmark:
+        f"{BENCH}/study_tables.tsv"
     conda:
         "../envs/qm9.yaml"
     params:
@@ -34,6 +36,8 @@ rule figure_error_by_size:
         figure=f"{FIGURES}/{{figure}}.png",
     log:
         f"{LOGS}/figures/{{figure}}.log",
+    benchmark:
+        f"{BENCH}/figures/{{figure}}.tsv"
     wildcard_constraints:
         figure="|".join(BY_SIZE_FIGURES),
     conda:
@@ -53,6 +57,8 @@ rule figure_error_by_element:
         figure=f"{FIGURES}/fig04_baseline_error_by_element.png",
     log:
         f"{LOGS}/figures/fig04_baseline_error_by_element.log",
+    benchmark:
+        f"{BENCH}/figures/fig04_baseline_error_by_element.tsv"
     conda:
         "../envs/qm9.yaml"
     params:
@@ -70,6 +76,8 @@ rule figure_subset_histogram:
         figure=f"{FIGURES}/fig05_subset_histogram.png",
     log:
         f"{LOGS}/figures/fig05_subset_histogram.log",
+    benchmark:
+        f"{BENCH}/figures/fig05_subset_histogram.tsv"
     conda:
         "../envs/qm9.yaml"
     params:
@@ -84,6 +92,8 @@ rule figure_weight_factors:
         figure=f"{FIGURES}/figA2_weight_factors.png",
     log:
         f"{LOGS}/figures/figA2_weight_factors.log",
+    benchmark:
+        f"{BENCH}/figures/figA2_weight_factors.tsv"
     conda:
         "../envs/qm9.yaml"
     params:
@@ -102,6 +112,8 @@ rule figure_learning_curves:
         log=f"{FIGURES}/figA3_learning_curves_{{experiment}}_seed{{seed}}_log.png",
     log:
         f"{LOGS}/figures/figA3_learning_curves_{{experiment}}_seed{{seed}}.log",
+    benchmark:
+        f"{BENCH}/figures/figA3_learning_curves_{{experiment}}_seed{{seed}}.tsv"
     conda:
         "../envs/qm9.yaml"
     params:
@@ -118,10 +130,14 @@ rule figure_overview:
         figure=f"{FIGURES}/overview_overall_mae.png",
     log:
         f"{LOGS}/figures/overview_overall_mae.log",
+    benchmark:
+        f"{BENCH}/figures/overview_overall_mae.tsv"
     conda:
         "../envs/qm9.yaml"
     params:
         experiments=[(n, n) for n in EXPERIMENTS],
+        # bars coloured by the part of the study each experiment belongs to
+        parts={n: e["part"] for n, e in EXPERIMENTS.items()},
         plots=config["plots"],
     script:
         "../workflow_scripts/scripts/figure_overview.py"
@@ -139,6 +155,8 @@ rule hypothesis_verdicts:
         verdicts=f"{TABLES}/hypothesis_verdicts.csv",
     log:
         f"{LOGS}/hypothesis_verdicts.log",
+    benchmark:
+        f"{BENCH}/hypothesis_verdicts.tsv"
     conda:
         "../envs/qm9.yaml"
     params:
@@ -162,6 +180,8 @@ rule report:
         report=f"{RESULTS}/report/report.html",
     log:
         f"{LOGS}/report.log",
+    benchmark:
+        f"{BENCH}/report.tsv"
     conda:
         "../envs/qm9.yaml"
     params:

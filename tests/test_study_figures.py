@@ -232,3 +232,17 @@ def test_formatters():
     assert sf._fmt_pm(1234.0, 12.0) == "1234 ± 12"
     assert sf._fmt_pm(0.0643, float("nan")) == "0.0643"
     assert sf._fmt_percent(0.015) == "1.5 %" and sf._fmt_percent(0.85) == "85 %"
+
+
+def test_overall_comparison_colours_bars_by_study_part(tmp_path, monkeypatch):
+    saved = []
+    monkeypatch.setattr(sf, "save_figure", lambda fig, path: saved.append(fig))
+    groups = {"baseline": "baseline", "cap_2000": "balancing", "cap_4000": "balancing"}
+    sf.plot_overall_comparison(synthetic_overall(), EXPERIMENTS, PLOTS, tmp_path / "o.png", "Summary", groups=groups)
+    [fig] = saved
+    ax = fig.axes[0]
+    labels = {round(y): t.get_text().split(" (")[0] for y, t in zip(ax.get_yticks(), ax.get_yticklabels())}
+    bars = {labels[round(p.get_y() + p.get_height() / 2)]: p.get_facecolor() for p in ax.patches}
+    assert bars["cap T = 2000"] == bars["cap T = 4000"] != bars["Default"]
+    legend = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert "baseline" in legend and "balancing" in legend

@@ -1,5 +1,6 @@
 """The real Snakefile on a small config: data stage, analysis, caching, linting."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -57,6 +58,16 @@ def test_data_setting_reruns_the_data_stage(workdir):
 def test_lint_reports_nothing():
     result = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_rule_declares_its_log_and_benchmark():
+    """Each job's log and its time and memory land under results/ (rule all only collects targets)."""
+    lacking = []
+    for smk in sorted((REPO / "rules").glob("*.smk")):
+        for rule in re.split(r"\n(?=rule )", smk.read_text())[1:]:
+            if "    log:\n" not in rule or "    benchmark:\n" not in rule:
+                lacking.append(f"{smk.name}: {rule.splitlines()[0]}")
+    assert not lacking
 
 
 def test_snakemake_files_are_formatted():

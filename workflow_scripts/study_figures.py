@@ -418,8 +418,15 @@ def table2(metrics_overall: pd.DataFrame, experiments: Experiments) -> pd.DataFr
 
 def plot_overall_comparison(metrics_overall: pd.DataFrame, experiments: Experiments, plots: dict, path, title: str,
                             metric: str = "mae_meV", reference: str | None = REFERENCE, colors: dict | None = None,
-                            log_x: bool = False) -> None:
-    """Horizontal bars of the whole-test-set error per experiment (best on top), 95 % CI, reference as a line."""
+                            log_x: bool = False, groups: dict | None = None) -> None:
+    """Horizontal bars of the whole-test-set error per experiment (best on top), 95 % CI, reference as a line.
+
+    ``groups`` (experiment -> study part) colours the bars by part, with a legend entry per part.
+    """
+    group_colors = {}
+    if groups:
+        group_colors = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(dict.fromkeys(groups.values()))}
+        colors = {name: group_colors[group] for name, group in groups.items()}
     colors = _colors_for(experiments, colors)
     overall = metrics_overall[metrics_overall["group"] == "all"]
     entries, missing = [], []
@@ -455,6 +462,8 @@ def plot_overall_comparison(metrics_overall: pd.DataFrame, experiments: Experime
                 handles.append(_note_handle(label + ", off scale"))  # a line would squash the bars
             else:
                 handles.append(ax.axvline(value, label=label, zorder=3, **REFERENCE_STYLE))
+    shown = {groups[e[0]] for e in entries if groups and e[0] in groups}
+    handles += [Patch(color=c, label=g) for g, c in group_colors.items() if g in shown]
     if entries:
         handles.append(_note_handle("error bars: 95 % CI (mean over seeds)"))
     if missing:

@@ -3,10 +3,10 @@
 import pandas as pd
 
 from workflow_scripts import logs
-from workflow_scripts.study_figures import experiment_colors, plot_overall_comparison
+from workflow_scripts.study_figures import plot_overall_comparison
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params
 experiments = [tuple(e) for e in p.experiments]
 plot_overall_comparison(pd.read_csv(snakemake.input.overall), experiments, p.plots, snakemake.output.figure,
-                        "Test MAE of every experiment", colors=experiment_colors([n for n, _ in experiments]))
+                        "Test MAE of every experiment", groups=p.parts)
