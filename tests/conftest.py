@@ -8,15 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_snakemake(workdir: Path, overlay: dict | None = None, *args: str, check: bool = True, timeout: int = 900,
-                  env: dict | None = None):
-    """Run the real Snakefile with ``workdir`` as working directory.
+def snakemake_command(workdir: Path, overlay: dict | None = None, *args: str) -> list[str]:
+    """The command that runs the real Snakefile in ``workdir``.
 
     ``overlay`` is written to ``workdir/overlay.yaml`` and given with
     ``--configfile``; it is merged over the repository's config.yaml.
@@ -26,12 +26,37 @@ def run_snakemake(workdir: Path, overlay: dict | None = None, *args: str, check:
     if overlay is not None:
         (workdir / "overlay.yaml").write_text(yaml.safe_dump(overlay))
         command += ["--configfile", str(workdir / "overlay.yaml")]
-    command += list(args)
+    return command + list(args)
+
+
+def run_snakemake(workdir: Path, overlay: dict | None = None, *args: str, check: bool = True, timeout: int = 900,
+                  env: dict | None = None):
+    """Run the real Snakefile with ``workdir`` as working directory (see snakemake_command)."""
+    command = snakemake_command(workdir, overlay, *args)
     environ = None if env is None else {**os.environ, **env}
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=workdir, env=environ)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
     return result
+
+
+def tiny_pool(root: Path, max_molecules: int, pool_size: int):
+    """Metadata of the first molecules, a split of ``pool_size`` of them, SchNetPack's database and the packed store.
+
+    Returns the split, the pool indices of train/val/test and the store.
+    """
+    from workflow_scripts.atoms_db import build_database
+    from workflow_scripts.metadata import read_metadata, write_metadata
+    from workflow_scripts.packed_data import build_store
+    from workflow_scripts.qm9_qm9pack import read_qm9pack
+    from workflow_scripts.splits import make_split
+
+    write_metadata(read_qm9pack(max_molecules=max_molecules), root / "qm9.parquet")
+    split = make_split(read_metadata(root / "qm9.parquet"), pool_size, 0.2, 0.2, seed=0)
+    build_database(root / "qm9.parquet", split, root / "pool.db")
+    store = build_store(root / "qm9.parquet", split["gdb_id"].to_numpy(), root / "pool.npz")
+    idx = {s: np.flatnonzero(split["split"].to_numpy() == s) for s in ("train", "val", "test")}
+    return split, idx, store
 
 
 def planned_jobs(result) -> dict[str, int]:

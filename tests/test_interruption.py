@@ -11,7 +11,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,9 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import yaml
 
-from tests.conftest import REPO, run_snakemake
+from tests.conftest import run_snakemake, snakemake_command
 
 pytestmark = pytest.mark.workflow
 
@@ -67,9 +65,8 @@ def outputs(workdir: Path) -> list[Path]:
             if p.is_file() and not p.name.endswith(".tmp") and p.suffix != ".log"]
 
 
-def snakemake_command(workdir: Path) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-            "--configfile", str(workdir / "overlay.yaml"), "--cores", "2"]
+def study_command(workdir: Path, *args: str) -> list[str]:
+    return snakemake_command(workdir, STUDY, "--cores", "2", *args)
 
 
 def started_jobs(text: str) -> list[str]:
@@ -86,7 +83,7 @@ def run_and_kill(workdir: Path, after: str | None, delay: float, timeout: float 
     log = workdir / "snakemake.out"
     offset = log.stat().st_size if log.exists() else 0
     with open(log, "a") as out:
-        process = subprocess.Popen(snakemake_command(workdir), stdout=out, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(study_command(workdir), stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)  # its own process group: the jobs die with it
     deadline = time.monotonic() + timeout
     def happened() -> bool:
@@ -121,7 +118,6 @@ def test_killed_at_random_moments_and_rerun_gives_the_same_results(reference, tm
     reference_dir, duration = reference
     workdir = tmp_path / "interrupted"
     workdir.mkdir()
-    (workdir / "overlay.yaml").write_text(yaml.safe_dump(STUDY))
     rng = random.Random(KILL_SEED)
     kills = []
     # three hard kills at random moments: early on, in the middle of a training (after its first
@@ -135,7 +131,7 @@ def test_killed_at_random_moments_and_rerun_gives_the_same_results(reference, tm
         for path in outputs(workdir):  # nothing a kill leaves behind is a truncated file
             readable(path)
         # a hard kill leaves Snakemake's lock: the user is told to unlock once
-        subprocess.run([*snakemake_command(workdir), "--unlock"], check=True, capture_output=True)
+        subprocess.run(study_command(workdir, "--unlock"), check=True, capture_output=True)
     run_snakemake(workdir, STUDY, "--cores", "2")
     print(f"killed {'; '.join(kills)}; then finished. The uninterrupted run took {duration:.0f} s")
     # the cut-off training went on from its checkpoint

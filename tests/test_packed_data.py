@@ -10,14 +10,13 @@ import torch
 import schnetpack.properties as props
 import schnetpack.transform as trn
 
-from workflow_scripts.atoms_db import U0, build_database
-from workflow_scripts.metadata import read_metadata, write_metadata
+from tests.conftest import tiny_pool
+from workflow_scripts.atoms_db import U0
+from workflow_scripts.metadata import read_metadata
 from workflow_scripts.packed_data import (
     LOSS_WEIGHT, EpochBatchSampler, PackedDataModule, add_neighbor_list, batch_neighbor_list, build_store,
     load_store, molecule_batch, predict, remove_offsets,
 )
-from workflow_scripts.qm9_qm9pack import read_qm9pack
-from workflow_scripts.splits import make_split
 from workflow_scripts.training import WEIGHT, WeightedU0Task, build_model, data_module
 from workflow_scripts.training import predict as predict_schnetpack
 
@@ -29,11 +28,7 @@ SPK_ONLY = {"_idx_i_local", "_idx_j_local"}  # collate by-products no SchNetPack
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory):
     root = tmp_path_factory.mktemp("packed")
-    write_metadata(read_qm9pack(max_molecules=2000), root / "qm9.parquet")
-    split = make_split(read_metadata(root / "qm9.parquet"), 300, 0.2, 0.2, seed=0)
-    build_database(root / "qm9.parquet", split, root / "pool.db")
-    store = build_store(root / "qm9.parquet", split["gdb_id"].to_numpy(), root / "pool.npz")
-    idx = {s: np.flatnonzero(split["split"].to_numpy() == s) for s in ("train", "val", "test")}
+    split, idx, store = tiny_pool(root, max_molecules=2000, pool_size=300)
     weights = np.linspace(0.5, 3.0, len(split))
     return SimpleNamespace(root=root, split=split, store=store, idx=idx, weights=weights)
 

@@ -1,7 +1,6 @@
 """Parsing the qm9pack CSVs, against values read by hand from the first rows."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from workflow_scripts.constants import HARTREE_TO_EV

@@ -30,7 +30,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import REPO, planned_jobs, run_snakemake
+from tests.conftest import REPO, planned_jobs, run_snakemake, snakemake_command
 from workflow_scripts.config import expand_experiments, training_runtime_minutes
 
 pytestmark = pytest.mark.workflow
@@ -163,12 +163,10 @@ def copy_study(study, tmp_path: Path) -> Path:
 
 def start_snakemake(workdir: Path, overlay: dict, *args: str) -> tuple[subprocess.Popen, Path]:
     """run_snakemake (tests/conftest.py) in the background; its output goes to workdir/snakemake.out."""
-    (workdir / "overlay.yaml").write_text(yaml.safe_dump(overlay))
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--configfile", str(workdir / "overlay.yaml"), *args]
     out = workdir / "snakemake.out"
     with open(out, "w") as handle:
-        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=workdir)
+        process = subprocess.Popen(snakemake_command(workdir, overlay, *args), stdout=handle,
+                                   stderr=subprocess.STDOUT, cwd=workdir)
     return process, out
 
 

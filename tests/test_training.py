@@ -8,11 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from workflow_scripts.atoms_db import U0, build_database
-from workflow_scripts.packed_data import build_store
-from workflow_scripts.qm9_qm9pack import read_qm9pack
-from workflow_scripts.metadata import write_metadata, read_metadata
-from workflow_scripts.splits import make_split
+from tests.conftest import tiny_pool
+from workflow_scripts.atoms_db import U0
 from workflow_scripts.training import (
     TRAIN_LOG_COLUMNS, VAL_LOG_COLUMNS, TrainingError, WeightedU0Task, build_model, data_module, load_model,
     predict, train,
@@ -30,11 +27,7 @@ SETTINGS = {
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory):
     root = tmp_path_factory.mktemp("pool")
-    write_metadata(read_qm9pack(max_molecules=3000), root / "qm9.parquet")
-    split = make_split(read_metadata(root / "qm9.parquet"), 150, 0.2, 0.2, seed=0)
-    build_database(root / "qm9.parquet", split, root / "pool.db")
-    build_store(root / "qm9.parquet", split["gdb_id"].to_numpy(), root / "pool.npz")
-    idx = {s: np.flatnonzero(split["split"].to_numpy() == s) for s in ("train", "val", "test")}
+    split, idx, _ = tiny_pool(root, max_molecules=3000, pool_size=150)
     return root, split, idx
 
 

@@ -223,8 +223,9 @@ RUNTIME_BASE_MINUTES = 30  # start-up, data loading, predicting the test set
 
 def training_runtime_minutes(config: dict, experiment: dict, attempt: int = 1) -> int:
     """Wall time (minutes) a training job asks of the scheduler: grows with epochs and pool, and per retry."""
-    pool = scale_settings(config)["pool_size"] or config["data"].get("max_molecules") or N_QM9_CHARACTERIZED
-    pool = min(pool, config["data"].get("max_molecules") or pool)
+    # the pool: the scale's, within the first-N-molecules setting, within QM9
+    limits = (scale_settings(config)["pool_size"], config["data"].get("max_molecules"), N_QM9_CHARACTERIZED)
+    pool = min(limit for limit in limits if limit)
     epochs = experiment["training"]["epochs"]
     per_epoch = MINUTES_PER_FULL_EPOCH * pool / N_QM9_CHARACTERIZED
     return attempt * (RUNTIME_BASE_MINUTES + math.ceil(epochs * per_epoch))

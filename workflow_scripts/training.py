@@ -117,20 +117,20 @@ class WeightedU0Task(spk.task.AtomisticTask):
         error, squared = self.per_molecule(batch)
         weighted = squared * batch[WEIGHT].to(squared.dtype)
         loss = weighted.mean()
-        if not torch.isfinite(loss):
+        k = min(5, len(weighted))
+        detached = weighted.detach()
+        # one device-to-host copy per step, the finiteness check included (each copy is a GPU sync)
+        stats = torch.stack([
+            detached.mean(), detached.topk(k).values.mean(), detached.topk(k, largest=False).values.mean(),
+            squared.detach().mean(),
+        ]).tolist()
+        if not math.isfinite(stats[0]):
             raise TrainingError(
-                f"experiment {self.experiment}: the training loss became {loss.item()} at step {self.global_step} "
+                f"experiment {self.experiment}: the training loss became {stats[0]} at step {self.global_step} "
                 f"(epoch {self.current_epoch}); lower training.lr or the loss weighting's rate and run again "
                 "(the last good checkpoint is kept)"
             )
-        k = min(5, len(weighted))
-        detached = weighted.detach()
-        self.batch_stats = {
-            "loss_mean": loss.item(),
-            "loss_top5_mean": detached.topk(k).values.mean().item(),
-            "loss_bottom5_mean": detached.topk(k, largest=False).values.mean().item(),
-            "mse_eV2": squared.detach().mean().item(),
-        }
+        self.batch_stats = dict(zip(("loss_mean", "loss_top5_mean", "loss_bottom5_mean", "mse_eV2"), stats))
         self.log("train_loss", loss, on_step=True, on_epoch=False, batch_size=len(weighted))
         return loss
 
@@ -302,9 +302,9 @@ def train(
     finally:
         study_log.flush()
     train_seconds = time.perf_counter() - start
-    for name in ("train_log.csv", "val_log.csv"):
-        with atomic_path(out_dir / name) as tmp:
-            shutil.copyfile(work_dir / name, tmp)
+    for log_name in ("train_log.csv", "val_log.csv"):
+        with atomic_path(out_dir / log_name) as tmp:
+            shutil.copyfile(work_dir / log_name, tmp)
 
     best = checkpoint.best_model_path or str(last)
     state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]

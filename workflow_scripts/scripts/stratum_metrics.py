@@ -4,7 +4,6 @@ import pandas as pd
 
 from workflow_scripts import evaluation, logs
 from workflow_scripts.atomic import write_csv
-from workflow_scripts.constants import ELEMENTS
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params
