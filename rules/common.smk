@@ -39,7 +39,11 @@ def analysis_outputs():
 
 
 # ---- experiments -----------------------------------------------------------
-from workflow_scripts.config import expand_experiments, training_runtime_minutes
+from workflow_scripts.config import (
+    expand_experiments,
+    reused_runs,
+    training_runtime_minutes,
+)
 from workflow_scripts.devices import visible_gpus
 
 EXPERIMENTS = {e["name"]: e for e in expand_experiments(config)}
@@ -49,13 +53,30 @@ SPLIT = f"{RESULTS}/splits/split.parquet"
 POOL_DB = f"{RESULTS}/data/pool.db"
 POOL_STORE = f"{RESULTS}/data/pool.npz"
 RUN = f"{RESULTS}/experiments/{{experiment}}/seed{{seed}}"
+# what a training run leaves for the rest of the study
+RUN_OUTPUTS = {
+    "model": "model.pt",
+    "train_log": "train_log.csv",
+    "val_log": "val_log.csv",
+    "timing": "timing.json",
+    "predictions": "predictions.parquet",
+}
 
 
 TRAINED = "|".join(re.escape(n) for n in EXPERIMENTS)
+# Runs whose settings and seed equal another's: "experiment/seedN" -> the run that trains for both
+REUSED = {
+    f"{n}/seed{s}": f"{n0}/seed{s0}"
+    for (n, s), (n0, s0) in reused_runs(
+        list(EXPERIMENTS.values()), config["subsets"]
+    ).items()
+}
 
 
 wildcard_constraints:
     experiment=f"{TRAINED}|{LINEAR_REFERENCE}",
+    # (?!) matches nothing: no run is reused
+    reused_run="|".join(re.escape(r) for r in REUSED) or "(?!)",
     seed=r"\d+",
     subset="|".join(re.escape(n) for n in config["subsets"]),
 
@@ -71,6 +92,12 @@ def run_files(pattern, names=None, reference=False):
     if reference:
         files.append(pattern.format(experiment=LINEAR_REFERENCE, seed=0))
     return files
+
+
+def reused_from(wildcards):
+    """The outputs of the run that trained for a reused run (see rule reuse_training)."""
+    source = f"{RESULTS}/experiments/{REUSED[wildcards.reused_run]}"
+    return {name: f"{source}/{file}" for name, file in RUN_OUTPUTS.items()}
 
 
 def experiment_subset(wildcards):
@@ -118,6 +145,13 @@ def label_of(name):
     return name
 
 
+def balancing_label(name):
+    e = EXPERIMENTS[name]
+    if e["training"]["sampler"] == "stratified_by_size":
+        return "each size sampled alike"
+    return f"cap {e['subset']}"
+
+
 def final_runs():
     return [
         (label, n)
@@ -136,11 +170,7 @@ def _by_size_figures():
         ),
         "fig06_balanced_error_by_size": (
             "Size-balanced training subsets (Figure 6)",
-            base
-            + [
-                (n, f"cap {EXPERIMENTS[n]['subset']}")
-                for n in experiments_of("balancing")
-            ],
+            base + [(n, balancing_label(n)) for n in experiments_of("balancing")],
         ),
         "fig07_size_loss_error_by_size": (
             "Size-based loss weights, 13 to 23 atoms (Figure 7)",

@@ -11,11 +11,13 @@ rule study_tables:
         by_element=run_files(f"{RUN}/metrics_by_element.csv", reference=True),
         overall=run_files(f"{RUN}/metrics_overall.csv", reference=True),
         timing=run_files(f"{RUN}/timing.json"),
+        val_log=run_files(f"{RUN}/val_log.csv"),
     output:
         by_size=f"{TABLES}/metrics_by_size.csv",
         by_element=f"{TABLES}/metrics_by_element.csv",
         overall=f"{TABLES}/metrics_overall.csv",
         table2=f"{TABLES}/table2_final_comparison.csv",
+        training_runs=f"{TABLES}/training_runs.csv",
     log:
         f"{LOGS}/study_tables.log",
     benchmark:
@@ -25,6 +27,7 @@ rule study_tables:
     params:
         parts={n: e["part"] for n, e in EXPERIMENTS.items()},
         final=[(n, label) for label, n in final_runs()],
+        convergence=config["evaluation"]["convergence"],
     script:
         "../workflow_scripts/scripts/study_tables.py"
 
@@ -147,7 +150,7 @@ rule hypothesis_verdicts:
     input:
         predictions=run_files(
             f"{RUN}/predictions.parquet",
-            [BASELINE, *experiments_of("balancing", "targeted")],
+            [BASELINE, *experiments_of("balancing", "targeted", "placebo")],
         ),
         baseline_subset=f"{RESULTS}/subsets/{EXPERIMENTS[BASELINE]['subset']}.parquet",
         size_histogram=rules.dataset_counts.output.size_histogram,
@@ -163,7 +166,10 @@ rule hypothesis_verdicts:
         baseline=BASELINE,
         balanced=experiments_of("balancing"),
         targeted=experiments_of("targeted"),
+        placebo=next(iter(experiments_of("placebo")), None),
         threshold=config["evaluation"]["large_molecule_threshold"],
+        margin=config["evaluation"]["non_inferiority_margin"],
+        min_seeds=config["evaluation"]["min_seeds_per_arm"],
         resamples=SCALE["bootstrap_resamples"],
         seed=config["split"]["seed"],
     script:
@@ -189,5 +195,8 @@ rule report:
         scale_settings=SCALE,
         experiments=EXPERIMENTS,
         final=[(n, label) for label, n in final_runs()],
+        budget_rule=config["training_budget"],
+        min_seeds=config["evaluation"]["min_seeds_per_arm"],
+        convergence=config["evaluation"]["convergence"],
     script:
         "../workflow_scripts/scripts/report.py"

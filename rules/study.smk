@@ -97,7 +97,7 @@ rule train:
         experiment=TRAINED,
     conda:
         "../envs/qm9.yaml"
-    threads: 2
+    threads: SCALE["training_threads"]
     resources:
         gpu=TRAINING_GPUS,
         runtime=train_runtime,
@@ -108,6 +108,31 @@ rule train:
         ],
     script:
         "../workflow_scripts/scripts/train.py"
+
+
+# A run whose settings and seed equal another's takes that run's results
+# instead of training again (a sweep point with the baseline's value).
+ruleorder: reuse_training > train
+
+
+rule reuse_training:
+    input:
+        unpack(reused_from),
+    output:
+        **{
+            name: f"{RESULTS}/experiments/{{reused_run}}/{file}"
+            for name, file in RUN_OUTPUTS.items()
+        },
+    log:
+        f"{RESULTS}/experiments/{{reused_run}}/reuse.log",
+    benchmark:
+        f"{RESULTS}/experiments/{{reused_run}}/reuse_benchmark.tsv"
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        source=lambda w: REUSED[w.reused_run],
+    script:
+        "../workflow_scripts/scripts/reuse_training.py"
 
 
 rule linear_reference:

@@ -57,6 +57,16 @@ def test_shipped_config_is_valid(base_config):
         (("defaults", "training", "lr"), 5, r"defaults.training.lr = 5 .* > 0 and <= 1"),
         (("defaults", "seeds"), [], r"defaults.seeds = \[\] .* at least 1 item"),
         (("experiments", "custom", "training", "lr"), -1, r"experiments.custom.training.lr = -1 .* > 0"),
+        (("training_budget",), "minutes", r"training_budget = 'minutes' .* one of 'equal_steps', 'epochs'"),
+        (("defaults", "model", "energy_reference"), "free_atoms", r"energy_reference = 'free_atoms' .* 'qm9_atoms'"),
+        (("defaults", "training", "sampler"), "by_size", r"training.sampler = 'by_size' .* 'stratified_by_size'"),
+        (("defaults", "training", "scheduler"), {"kind": "cosine", "warmup_fraction": 0.1},
+         r"defaults.training.scheduler lacks a required key: 'final_lr_fraction'"),
+        (("defaults", "training", "scheduler"), {"kind": "plateau", "factor": 0.5},
+         r"defaults.training.scheduler lacks a required key: 'patience'"),
+        (("evaluation", "min_seeds_per_arm"), 1, r"evaluation.min_seeds_per_arm = 1 .* >= 2"),
+        (("evaluation", "non_inferiority_margin"), 0, r"evaluation.non_inferiority_margin = 0 .* > 0"),
+        (("scales", "quick", "training_threads"), 0, r"scales.quick.training_threads = 0 .* >= 1"),
     ],
 )
 def test_bad_values_are_named(base_config, path, value, expected):
@@ -118,6 +128,10 @@ def select_an_unknown_experiment(config):
     config["only_experiments"] = ["baseline", "basline"]
 
 
+def two_placebos(config):
+    config["experiments"]["placebo2"] = {"part": "placebo", "seeds": [7]}
+
+
 @pytest.mark.parametrize(
     "change, expected",
     [
@@ -129,6 +143,7 @@ def select_an_unknown_experiment(config):
         (sweep_a_value_twice, r"experiments.hp_lr.sweep.training.lr = \[0.001, 0.0005, 0.001\] is not allowed; "
                               r"expected a list without repeated values"),
         (select_an_unknown_experiment, r"only_experiments names 'basline', which is not an experiment"),
+        (two_placebos, r"at most one experiment may have part: placebo"),
     ],
     ids=lambda v: v.__name__ if callable(v) else "",
 )
@@ -172,6 +187,27 @@ def test_a_key_stated_twice_stops_the_run(tmp_path):
     assert (f"config: {tmp_path / 'overlay.yaml'} states experiments.custom twice (lines 2 and 5); "
             "YAML would keep only the last one") in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_scale_defaults_and_reused_runs(base_config):
+    from workflow_scripts.config import expand_experiments, reused_runs
+
+    quick = {e["name"]: e for e in expand_experiments({**base_config, "scale": "quick"})}
+    thesis = {e["name"]: e for e in expand_experiments({**base_config, "scale": "thesis"})}
+    assert quick["baseline"]["model"]["energy_reference"] == "fitted"
+    assert quick["baseline"]["training"]["scheduler"]["kind"] == "cosine"
+    assert thesis["baseline"]["model"]["energy_reference"] == "qm9_atoms"
+    assert thesis["baseline"]["training"]["scheduler"]["kind"] == "plateau"
+    assert {e["training"]["budget"] for e in quick.values()} == {"equal_steps"}
+    # an experiment's own setting still wins over the scale's defaults
+    assert quick["hp_lr-0.0001"]["training"]["lr"] == 1e-4
+    for experiments in (quick, thesis):
+        reused = reused_runs(list(experiments.values()), base_config["subsets"])
+        assert reused == {(name, 0): ("baseline", 0) for name in (
+            "hp_batch_size-512", "hp_epochs-22", "hp_lr-0.001", "hp_data_cutoff-5", "hp_model_cutoff-5",
+            "hp_n_atom_basis-128")}
+    verdict_arms = [n for n, e in thesis.items() if e["part"] in ("baseline", "balancing", "targeted", "placebo")]
+    assert all(len(thesis[n]["seeds"]) >= 3 and len(quick[n]["seeds"]) >= 2 for n in verdict_arms)
 
 
 def test_training_runtime_grows_with_epochs_pool_and_attempt(base_config):

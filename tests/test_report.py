@@ -68,7 +68,7 @@ def test_report_toc_meta_and_self_contained(tmp_path):
 
 def test_verdict_badge():
     assert "#1b7f3b" in verdict_badge("supported")
-    assert "#b42318" in verdict_badge("Not supported") and "#b42318" in verdict_badge("not_supported")
+    assert "#b42318" in verdict_badge("Contradicted") and "#b42318" in verdict_badge("contradicted")
     assert "#b26b00" in verdict_badge("inconclusive")
     assert "&lt;b&gt;" in verdict_badge("<b>")  # unknown verdicts are grey and escaped
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from workflow_scripts import study_figures as sf
+from workflow_scripts.intervals import stratum_interval
 
 PLOTS = {"dpi": 60, "font_size": 10, "width_in": 6.4, "height_in": 4.0}  # low dpi keeps the tests fast
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -87,9 +88,11 @@ def synthetic_logs(steps=600, steps_per_epoch=30):
     rng = np.random.default_rng(1)
     step = np.arange(steps)
     mean = 2.0 * np.exp(-step / 120) + 0.02 + 0.01 * rng.random(steps)
-    train = pd.DataFrame({"step": step, "epoch": step // steps_per_epoch, "loss_mean": mean,
-                          "loss_top5_mean": mean * (8 + 4 * rng.random(steps)),
-                          "loss_bottom5_mean": mean * 1e-3 * (1 + rng.random(steps)), "lr": 1e-3})
+    train = pd.DataFrame({"step": step, "epoch": step // steps_per_epoch, "loss_mean": 2 * mean,
+                          "loss_top5_mean": 2 * mean * (8 + 4 * rng.random(steps)),
+                          "loss_bottom5_mean": 2 * mean * 1e-3 * (1 + rng.random(steps)),
+                          "mse_eV2": mean, "sqerr_top5_mean_eV2": mean * (8 + 4 * rng.random(steps)),
+                          "sqerr_bottom5_mean_eV2": mean * 1e-3 * (1 + rng.random(steps)), "lr": 1e-3})
     epochs = np.arange(steps // steps_per_epoch)
     val = pd.DataFrame({"epoch": epochs, "step": (epochs + 1) * steps_per_epoch - 1,
                         "val_mse_eV2": 1.5 * np.exp(-epochs / 4) + 0.03, "val_mae_meV": 900 * np.exp(-epochs / 6) + 40})
@@ -133,13 +136,17 @@ def test_error_by_size_survives_missing_data(tmp_path):
     assert_png(tmp_path / "empty.png")
 
 
-def test_seed_mean_averages_values_and_ci_bounds():
+def test_seed_mean_carries_the_seed_spread():
     metrics = synthetic_by_size()
     frame = sf._seed_mean(metrics, "baseline", "mae_meV")
-    rows = metrics[(metrics["experiment"] == "baseline") & (metrics["group"] == 18)]
+    rows = metrics[(metrics["experiment"] == "baseline") & (metrics["group"] == 18)].sort_values("seed")
     assert frame.loc[18, "value"] == pytest.approx(rows["mae_meV"].mean())
-    assert frame.loc[18, "low"] == pytest.approx(rows["mae_ci_low_meV"].mean())
-    assert frame.loc[18, "n_seeds"] == 2
+    expected = stratum_interval(rows["mae_meV"].to_numpy(), rows["mae_ci_low_meV"].to_numpy(),
+                                rows["mae_ci_high_meV"].to_numpy())
+    assert (frame.loc[18, "low"], frame.loc[18, "high"]) == pytest.approx((expected["low"], expected["high"]))
+    # wider than the mean of the per-seed bounds (what the figures drew before), by the seed spread
+    assert frame.loc[18, "low"] < rows["mae_ci_low_meV"].mean()
+    assert frame.loc[18, "n_seeds"] == 2 and frame.loc[18, "seed_values"] == tuple(rows["mae_meV"])
 
 
 def test_error_by_element(tmp_path):
@@ -167,6 +174,8 @@ def test_learning_curves(tmp_path, log_y):
     out = tmp_path / "curves.png"
     sf.plot_learning_curves(train, val, PLOTS, out, "Appendix Figure 3", log_y=log_y)
     assert_png(out)
+    sf.plot_learning_curves(train, val, PLOTS, tmp_path / "weighted.png", "weighted", log_y=log_y, weighted=True)
+    assert_png(tmp_path / "weighted.png")
     sf.plot_learning_curves(train.iloc[:0], val.iloc[:0], PLOTS, tmp_path / "e.png", "empty", log_y=log_y)
     assert_png(tmp_path / "e.png")
 

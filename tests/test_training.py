@@ -10,16 +10,19 @@ import torch
 
 from tests.conftest import tiny_pool
 from workflow_scripts.atoms_db import U0
+from workflow_scripts import linear_reference, packed_data
+from workflow_scripts.packed_data import load_store
 from workflow_scripts.training import (
-    TRAIN_LOG_COLUMNS, VAL_LOG_COLUMNS, TrainingError, WeightedU0Task, build_model, data_module, load_model,
-    predict, train,
+    TRAIN_LOG_COLUMNS, VAL_LOG_COLUMNS, TrainingError, WeightedU0Task, build_model, cosine_factor, data_module,
+    load_model, predict, step_budget, train,
 )
 
 SETTINGS = {
     "name": "tiny",
-    "model": {"n_atom_basis": 8, "n_interactions": 1, "n_rbf": 8, "data_cutoff": 4.0, "model_cutoff": 4.0},
-    "training": {"batch_size": 16, "epochs": 2, "lr": 1e-3, "scheduler": None, "early_stopping_patience": None,
-                 "data_path": "schnetpack"},
+    "model": {"n_atom_basis": 8, "n_interactions": 1, "n_rbf": 8, "data_cutoff": 4.0, "model_cutoff": 4.0,
+              "energy_reference": "qm9_atoms"},
+    "training": {"batch_size": 16, "epochs": 2, "lr": 1e-3, "scheduler": None, "ema_decay": None, "sampler": "uniform",
+                 "early_stopping_patience": None, "data_path": "schnetpack", "budget": "epochs"},
     "loss": {"weighting": "none", "rate": 0, "alpha": 1.0},
 }
 
@@ -51,6 +54,8 @@ def test_train_writes_logs_model_and_predicts(pool, tmp_path):
     log = pd.read_csv(tmp_path / "train_log.csv")
     assert list(log.columns) == TRAIN_LOG_COLUMNS and len(log) == timing["steps"]
     assert (log["loss_top5_mean"] >= log["loss_mean"]).all() and (log["loss_mean"] >= log["loss_bottom5_mean"]).all()
+    assert (log["sqerr_top5_mean_eV2"] >= log["mse_eV2"]).all()
+    assert (log["mse_eV2"] >= log["sqerr_bottom5_mean_eV2"]).all()
     assert np.isfinite(log[["loss_mean", "mse_eV2"]].to_numpy()).all()
     val = pd.read_csv(tmp_path / "val_log.csv")
     assert list(val.columns) == VAL_LOG_COLUMNS and val["epoch"].tolist() == [0, 1]
@@ -179,3 +184,107 @@ def test_a_model_file_with_pickled_code_is_refused(tmp_path):
     torch.save({"state_dict": {}, "settings_json": settings_json, "seed": 0, "extra": Payload()}, tmp_path / "model.pt")
     with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
         load_model(tmp_path / "model.pt")
+
+
+# --- what makes a short run converge, and the step budget ---------------------------------------------------------
+
+def test_step_budget_rules():
+    training = {"batch_size": 10, "epochs": 3, "budget": "epochs"}
+    assert step_budget(training, n_train=45, n_training_set=100) == (15, 3, 1)  # 3 epochs of 5 batches
+    training["budget"] = "equal_steps"
+    # the whole training set's 3 epochs of 10 batches, however small the subset: 30 steps, 6 of its epochs,
+    # validated every 2 (once per 10 steps, as the whole set)
+    assert step_budget(training, n_train=45, n_training_set=100) == (30, 6, 2)
+    # rounded up to the next validated epoch: 30 steps of 4-batch epochs validated every 2 (8 steps): 32 steps
+    assert step_budget(training, n_train=40, n_training_set=100) == (32, 8, 2)
+    assert step_budget(training, n_train=25, n_training_set=100) == (36, 12, 3)  # 9 validated epochs: 27 steps
+    assert step_budget(training, n_train=100, n_training_set=100) == (30, 3, 1)
+
+
+def test_cosine_schedule_warms_up_then_decays_to_its_floor():
+    factors = [cosine_factor(step, 100, 0.1, 0.02) for step in range(100)]
+    assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(factors[9:], factors[10:]))
+    assert cosine_factor(100, 100, 0.1, 0.02) == pytest.approx(0.02)
+
+
+FITTED = {**SETTINGS, "model": {**SETTINGS["model"], "energy_reference": "fitted"},
+          "training": {**SETTINGS["training"], "data_path": "packed", "epochs": 2, "budget": "equal_steps",
+                       "scheduler": {"kind": "cosine", "warmup_fraction": 0.1, "final_lr_fraction": 0.02},
+                       "ema_decay": 0.9}}
+
+
+@pytest.fixture(scope="module")
+def fitted_atomref(pool):
+    root, split, idx = pool
+    table = pd.read_parquet(root / "qm9.parquet", columns=["gdb_id", "U0", "n_H", "n_C", "n_N", "n_O", "n_F"])
+    train_rows = table.set_index("gdb_id").loc[split["gdb_id"].to_numpy()[idx["train"]]].reset_index()
+    return linear_reference.atom_energies_by_number(linear_reference.fit(train_rows, intercept=False))
+
+
+def test_fitted_reference_run_trains_on_the_residual_and_predicts_total_energies(pool, fitted_atomref, tmp_path):
+    root, split, idx = pool
+    store = load_store(root / "pool.npz")
+    subset = idx["train"][:60]  # a subset: the equal-steps budget gives it the whole training set's steps
+    run_idx = {**idx, "train": subset}
+    timing = train(root / "pool.npz", run_idx, np.ones(len(split)), FITTED, seed=0, out_dir=tmp_path,
+                   progress_bar=False, atomref=fitted_atomref, n_training_set=len(idx["train"]))
+    steps, epochs, every = step_budget(FITTED["training"], len(subset), len(idx["train"]))
+    assert timing["steps"] == timing["step_budget"] == steps >= 2 * -(-len(idx["train"]) // 16)
+    assert timing["epochs_run"] == epochs > 2  # more passes over the smaller subset
+    assert len(pd.read_csv(tmp_path / "val_log.csv")) == epochs // every
+    lr = pd.read_csv(tmp_path / "train_log.csv")["lr"].to_numpy()
+    assert lr.max() == pytest.approx(1e-3) and lr[-1] < 0.1 * lr.max()  # the cosine decays over the budget
+    model, settings = load_model(tmp_path / "model.pt")
+    offsets = model.postprocessors[1]
+    torch.testing.assert_close(offsets.atomref, torch.as_tensor(fitted_atomref, dtype=torch.float64))
+    predicted = packed_data.predict(model, store, idx["test"], settings["model"]["data_cutoff"])
+    # the fitted composition energies alone are within a few eV of U0; the model adds its residual to them
+    composition = np.array([fitted_atomref[store.atomic_numbers[store.atoms_of(np.array([i]))]].sum()
+                            for i in idx["test"]])
+    assert np.abs(predicted - store.u0[idx["test"]]).mean() < np.abs(composition - store.u0[idx["test"]]).mean() + 1.0
+    assert np.abs(predicted - composition).max() < 20
+
+
+def test_fitted_reference_needs_its_atom_energies(pool, tmp_path):
+    root, split, idx = pool
+    with pytest.raises(ValueError, match="energy_reference is fitted"):
+        train(root / "pool.npz", idx, np.ones(len(split)), FITTED, seed=0, out_dir=tmp_path, progress_bar=False)
+
+
+def test_stratified_sampler_draws_every_size_alike_and_repeats_per_epoch(pool):
+    root, split, idx = pool
+    store = load_store(root / "pool.npz")
+    module = packed_data.PackedDataModule(store, idx, np.ones(len(split)), 8, 4.0, seed=3, stratified=True)
+    module.setup()
+    sampler = module.train_dataloader().sampler
+    assert sampler.sampling.__class__.__name__ == "StratifiedSampler"  # SchNetPack's own
+    first = np.concatenate(list(sampler))
+    sampler.set_epoch(0)
+    assert np.array_equal(np.concatenate(list(sampler)), first)  # a resumed run draws the same molecules
+    sampler.set_epoch(5)
+    drawn = np.concatenate([np.concatenate(list(sampler)) for _ in range(40)])
+    sizes = store.n_atoms[drawn]
+    counts = pd.Series(sizes).value_counts()
+    pool_counts = pd.Series(store.n_atoms[idx["train"]]).value_counts()
+    assert counts.max() / counts.min() < 1.6  # every size about equally often ...
+    assert pool_counts.max() / pool_counts.min() > 5  # ... though the sizes are far from equal in the pool
+
+
+def test_the_quick_recipe_resumes_exactly(pool, fitted_atomref, tmp_path, monkeypatch):
+    """Fitted reference, cosine schedule and weight averaging: a run cut off mid-epoch resumes to the same model."""
+    root, split, idx = pool
+    weights = np.ones(len(split))
+    kwargs = dict(progress_bar=False, atomref=fitted_atomref, n_training_set=len(idx["train"]))
+    train(root / "pool.npz", idx, weights, FITTED, seed=0, out_dir=tmp_path / "whole", **kwargs)
+    per_epoch = steps_per_epoch(idx, FITTED["training"]["batch_size"])
+    with monkeypatch.context() as patch:
+        fail_at_step(patch, per_epoch + 2, RuntimeError("the machine went away"))
+        with pytest.raises(RuntimeError, match="went away"):
+            train(root / "pool.npz", idx, weights, FITTED, seed=0, out_dir=tmp_path / "cut", **kwargs)
+    assert train(root / "pool.npz", idx, weights, FITTED, seed=0, out_dir=tmp_path / "cut", **kwargs)["resumed"]
+    whole, cut = (torch.load(tmp_path / d / "model.pt", weights_only=True)["state_dict"] for d in ("whole", "cut"))
+    for key in whole:
+        torch.testing.assert_close(cut[key], whole[key], rtol=1e-6, atol=0, msg=key)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "cut/train_log.csv"),
+                                  pd.read_csv(tmp_path / "whole/train_log.csv"), rtol=1e-6)

@@ -4,6 +4,7 @@ import json
 import shutil
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -64,7 +65,12 @@ def test_tables_figures_and_report(study):
     assert set(by_size["experiment"]) == {*TINY["only_experiments"], "linear_reference"}
     verdicts = pd.read_csv(tables / "hypothesis_verdicts.csv")
     assert set(verdicts["hypothesis"]) == {"H1", "H2", "H3", "H4"}
-    assert set(verdicts["verdict"]) <= {"supported", "not supported", "inconclusive"}
+    assert set(verdicts["verdict"]) <= {"supported", "contradicted", "inconclusive"}
+    # the tiny scale keeps one seed: no verdict can tell seed-to-seed variation from an effect
+    assert set(verdicts["verdict"]) == {"inconclusive"} and "fewer than 2 seeds" in verdicts["explanation"].iloc[0]
+    runs = pd.read_csv(tables / "training_runs.csv")
+    assert set(runs["experiment"]) == set(TINY["only_experiments"])
+    assert set(runs["budget_rule"]) == {"equal_steps"} and runs["converged"].dtype == bool
     table2 = pd.read_csv(tables / "table2_final_comparison.csv")
     assert len(table2) == 2
     figures = sorted(p.name for p in (study / "results/figures").glob("*.png"))
@@ -99,7 +105,9 @@ def test_adding_an_experiment_runs_just_it(study):
 def test_changing_the_split_reruns_everything_downstream(study):
     jobs = planned_jobs(run_snakemake(study, {**TINY, "split": {"seed": 7}}, "-n"))
     assert jobs["split"] == 1 and jobs["packed_store"] == 1
-    assert jobs["train"] == len(TINY["only_experiments"]) and jobs["linear_reference"] == 1
+    # every training again, but hp_lr-0.001, which reuses the baseline's
+    assert jobs["train"] == len(TINY["only_experiments"]) - 1 and jobs["reuse_training"] == 1
+    assert jobs["linear_reference"] == 1
 
 
 def test_an_empty_subset_stops_before_training(study, tmp_path):
@@ -116,8 +124,54 @@ def test_thesis_scale_dry_run_lists_every_job(tmp_path):
     start = time.perf_counter()
     jobs = planned_jobs(run_snakemake(tmp_path, {"scale": "thesis"}, "-n"))
     assert time.perf_counter() - start < 60
-    assert jobs["train"] == 36  # 34 experiments, baseline with 3 seeds
-    assert jobs["stratum_metrics"] == 37  # and the linear reference
+    # 36 experiments; baseline, the 4 balancing arms, targeted and the placebo with 3 seeds each; 6 sweep
+    # points are the baseline's training (seed 0) and reuse it
+    assert jobs["train"] == 44 and jobs["reuse_training"] == 6
+    assert jobs["stratum_metrics"] == 51  # every run and the linear reference
+
+
+def test_identical_trainings_run_once(study):
+    """hp_lr-0.001 has the baseline's settings and seed: it reuses the baseline's training, visibly."""
+    dry = run_snakemake(study, TINY, "-n", "--forceall")
+    jobs = planned_jobs(dry)
+    assert jobs["reuse_training"] == 1 and jobs["train"] == len(TINY["only_experiments"]) - 1
+    assert "reused_run=hp_lr-0.001/seed0" in dry.stdout + dry.stderr
+    reused, source = (study / f"results/experiments/{name}/seed0" for name in ("hp_lr-0.001", "baseline"))
+    assert (reused / "predictions.parquet").read_bytes() == (source / "predictions.parquet").read_bytes()
+    assert json.loads((reused / "timing.json").read_text())["reused_from"] == "baseline/seed0"
+    assert not (reused / "checkpoints").exists()  # never trained
+
+
+# The issue's placebo: arms with the baseline's settings and other seeds, judged by H3 and H4 as if they were
+# a balanced and a targeted experiment. Three seeds each, so the verdicts can decide.
+PLACEBO = {
+    "scale": "tiny",
+    "scales": {"tiny": {"max_seeds": 3}},
+    "experiments": {
+        "baseline": {"part": "baseline", "seeds": [0, 1, 2]},
+        "balanced_placebo": {"part": "balancing", "seeds": [10, 11, 12]},
+        "targeted_placebo": {"part": "targeted", "seeds": [20, 21, 22]},
+    },
+    "only_experiments": ["baseline", "balanced_placebo", "targeted_placebo"],
+}
+
+
+def test_placebo_arms_show_no_effect(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("placebo")
+    run_snakemake(workdir, PLACEBO, "--cores", "2", "results/tables/hypothesis_verdicts.csv")
+    verdicts = pd.read_csv(workdir / "results/tables/hypothesis_verdicts.csv").set_index("hypothesis")
+    h3, h4 = verdicts.loc["H3"], verdicts.loc["H4"]
+    assert h3["comparison"] == "balanced_placebo vs baseline" and h4["comparison"] == "targeted_placebo vs baseline"
+    for row in (h3, h4):
+        assert row["n_seeds"] == 3
+        assert row["ci_low"] <= 0 <= row["ci_high"], row["explanation"]  # no effect
+        assert row["verdict"] != "contradicted"
+    assert h3["verdict"] == "inconclusive"  # "balancing equalizes the errors" is not claimed
+    # H4's claim is "not worse": a placebo may meet it, but only as "not worse", never as a difference
+    assert h4["verdict"] in ("inconclusive", "supported")
+    predictions = [pd.read_parquet(workdir / f"results/experiments/{name}/seed{seed}/predictions.parquet")
+                   for name, seed in (("baseline", 0), ("balanced_placebo", 10))]
+    assert not np.allclose(predictions[0]["U0_pred_eV"], predictions[1]["U0_pred_eV"])  # other seeds, other models
 
 
 def test_a_subset_smaller_than_a_batch_stops_that_job_before_it_trains(study, tmp_path):

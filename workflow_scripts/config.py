@@ -161,6 +161,9 @@ def check_semantics(config: dict) -> None:
     baselines = [n for n, e in config["experiments"].items() if e["part"] == "baseline"]
     if len(baselines) != 1:
         raise ConfigError(f"config: exactly one experiment needs part: baseline (the reference of every figure); found {baselines}")
+    placebos = [n for n, e in config["experiments"].items() if e["part"] == "placebo"]
+    if len(placebos) > 1:
+        raise ConfigError(f"config: at most one experiment may have part: placebo (the verdicts' control); found {placebos}")
     selected = config["only_experiments"]
     if selected and baselines[0] not in selected:
         raise ConfigError(
@@ -231,6 +234,33 @@ def training_runtime_minutes(config: dict, experiment: dict, attempt: int = 1) -
     return attempt * (RUNTIME_BASE_MINUTES + math.ceil(epochs * per_epoch))
 
 
+def training_identity(experiment: dict, subsets: dict) -> str:
+    """What decides a training's result, apart from its seed: the subset's definition and every setting."""
+    import json
+
+    return json.dumps({"subset": subsets[experiment["subset"]], "model": experiment["model"],
+                       "training": experiment["training"], "loss": experiment["loss"]}, sort_keys=True)
+
+
+def reused_runs(experiments: list[dict], subsets: dict) -> dict[tuple[str, int], tuple[str, int]]:
+    """Runs whose settings and seed equal another run's: (experiment, seed) -> the run that trains for both.
+
+    A sweep point with the baseline's value (say hp_lr-0.001, seed 0) is the baseline's training again; it
+    reuses the baseline's results instead of training. The baseline trains first, then config order.
+    """
+    ordered = sorted(experiments, key=lambda e: e["part"] != "baseline")
+    trains, reused = {}, {}
+    for experiment in ordered:
+        identity = training_identity(experiment, subsets)
+        for seed in experiment["seeds"]:
+            run = (experiment["name"], seed)
+            if (identity, seed) in trains:
+                reused[run] = trains[(identity, seed)]
+            else:
+                trains[(identity, seed)] = run
+    return reused
+
+
 def _set_dotted(target: dict, dotted: str, value) -> None:
     keys = dotted.split(".")
     for key in keys[:-1]:
@@ -243,13 +273,14 @@ def _value_label(value) -> str:
 
 
 def scale_experiment(experiment: dict, scale: dict) -> dict:
-    """The experiment's settings at ``scale``: fewer epochs, smaller batches, narrower model."""
+    """The experiment's settings at ``scale``: fewer epochs, smaller batches, narrower model, larger steps."""
     model, training = experiment["model"], experiment["training"]
     model["n_atom_basis"] = max(4, round(model["n_atom_basis"] * scale["width_factor"]))
     if scale["max_interactions"] is not None:
         model["n_interactions"] = min(model["n_interactions"], scale["max_interactions"])
     training["epochs"] = max(1, round(training["epochs"] * scale["epochs_factor"]))
     training["batch_size"] = max(2, round(training["batch_size"] * scale["batch_size_factor"]))
+    training["lr"] = min(1.0, float(f"{training['lr'] * scale['lr_factor']:.6g}"))  # rounded: 1e-3 * 30 is 0.03
     if scale["max_seeds"] is not None:
         experiment["seeds"] = experiment["seeds"][: scale["max_seeds"]]
     return experiment
@@ -265,8 +296,13 @@ def expand_experiments(config: dict, apply_scale: bool = True, select: bool = Tr
     import copy
 
     experiments = []
+    defaults = copy.deepcopy(config["defaults"])
+    if apply_scale:  # a scale's own defaults (what makes a short run converge) replace the study's, key by key
+        for section, values in scale_settings(config).get("defaults", {}).items():
+            defaults[section].update(copy.deepcopy(values))
+    defaults["training"]["budget"] = config["training_budget"]
     for base, entry in config["experiments"].items():
-        settings = copy.deepcopy(config["defaults"])
+        settings = copy.deepcopy(defaults)
         for key in ("subset", "seeds"):
             if key in entry:
                 settings[key] = entry[key]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .constants import ELEMENTS
+from .constants import ATOMIC_NUMBERS, ELEMENTS
 
 COUNT_COLUMNS = tuple(f"n_{e}" for e in ELEMENTS)
 
@@ -43,14 +43,27 @@ class LinearReference:
         return cls({e: float(data["coefficients_eV"][e]) for e in ELEMENTS}, float(data["intercept_eV"]))
 
 
-def fit(train_df: pd.DataFrame, target: str = "U0") -> LinearReference:
-    """Least-squares fit of ``target`` (eV; the metadata table's ``U0``) on the element counts."""
+def fit(train_df: pd.DataFrame, target: str = "U0", intercept: bool = True) -> LinearReference:
+    """Least-squares fit of ``target`` (eV; the metadata table's ``U0``) on the element counts.
+
+    ``intercept=False`` gives per-element energies only (U0 ~ sum of atom energies): the fitted atom
+    references a SchNet model adds to its output (``model.energy_reference: fitted``).
+    """
     if len(train_df) == 0:
         raise ValueError("cannot fit the linear reference on no molecules")
     counts = train_df[list(COUNT_COLUMNS)].to_numpy(dtype=float)
     present = counts.any(axis=0)
-    design = np.column_stack([np.ones(len(counts)), counts[:, present]])
+    columns = [np.ones(len(counts))] if intercept else []
+    design = np.column_stack(columns + [counts[:, present]])
     solution, *_ = np.linalg.lstsq(design, train_df[target].to_numpy(dtype=float), rcond=None)
     coefficients = dict.fromkeys(ELEMENTS, 0.0)
-    coefficients.update(zip([e for e, p in zip(ELEMENTS, present) if p], map(float, solution[1:])))
-    return LinearReference(coefficients, float(solution[0]))
+    coefficients.update(zip([e for e, p in zip(ELEMENTS, present) if p], map(float, solution[int(intercept):])))
+    return LinearReference(coefficients, float(solution[0]) if intercept else 0.0)
+
+
+def atom_energies_by_number(reference: LinearReference, zmax: int = 100) -> np.ndarray:
+    """The per-element coefficients (eV) indexed by atomic number: SchNetPack's atomref layout."""
+    atomref = np.zeros(zmax)
+    for symbol, value in reference.coefficients.items():
+        atomref[ATOMIC_NUMBERS[symbol]] = value
+    return atomref

@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 import schnetpack.properties as props
 from schnetpack.data import calculate_stats
+from schnetpack.data.sampler import NumberOfAtomsCriterion, StratifiedSampler
 
 from .atomic import atomic_path
 from .atoms_db import U0, atomref_u0_ev
@@ -171,11 +172,17 @@ def remove_offsets(store: PackedStore, mean: torch.Tensor, atomref: torch.Tensor
 
 
 class EpochBatchSampler(Sampler):
-    """Batches of store rows: the split in order, or a seeded permutation per epoch; the last batch may be short."""
+    """Batches of store rows: the split in order, or a seeded permutation per epoch; the last batch may be short.
 
-    def __init__(self, rows: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0):
+    With ``sampling`` (a torch WeightedRandomSampler over positions in ``rows``, such as SchNetPack's
+    StratifiedSampler) each epoch draws ``len(rows)`` molecules from it instead of permuting, with a generator
+    seeded by (seed, epoch), so that a resumed run draws what an uninterrupted one would.
+    """
+
+    def __init__(self, rows: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0, sampling=None):
         self.rows = np.asarray(rows, dtype=np.int64)
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.sampling = sampling
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -187,11 +194,40 @@ class EpochBatchSampler(Sampler):
 
     def __iter__(self):
         rows = self.rows
-        if self.shuffle:
+        if self.sampling is not None:
+            self.sampling.generator = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, self.epoch])
+                                                                        .generate_state(1)[0]))
+            rows = rows[np.fromiter(iter(self.sampling), dtype=np.int64, count=len(rows))]
+            self.epoch += 1
+        elif self.shuffle:
             rows = rows[np.random.default_rng([self.seed, self.epoch]).permutation(len(rows))]
             self.epoch += 1  # without set_epoch (outside Lightning) the next epoch still gets a new order
         for start in range(0, len(rows), self.batch_size):
             yield rows[start:start + self.batch_size]
+
+
+class _SizeView(Dataset):
+    """The number of atoms of each training molecule, as SchNetPack's NumberOfAtomsCriterion reads a dataset."""
+
+    def __init__(self, n_atoms: np.ndarray):
+        self.n_atoms = torch.as_tensor(n_atoms)
+
+    def __len__(self) -> int:
+        return len(self.n_atoms)
+
+    def __getitem__(self, i) -> dict[str, torch.Tensor]:
+        return {props.n_atoms: self.n_atoms[i]}
+
+
+def size_stratified_sampling(n_atoms: np.ndarray) -> StratifiedSampler:
+    """SchNetPack's StratifiedSampler with its number-of-atoms criterion, one bin per molecule size.
+
+    Each size is then drawn equally often (with replacement): balancing by sampling instead of capping.
+    """
+    sizes = np.asarray(n_atoms)
+    bins = int(sizes.max() - sizes.min()) + 1  # one integer size per bin (a bin of equal min and max is one bin)
+    return StratifiedSampler(_SizeView(sizes), NumberOfAtomsCriterion(), num_samples=len(sizes),
+                             num_bins=max(bins, 1), replacement=True, verbose=False)
 
 
 class PackedSplit(Dataset):
@@ -218,24 +254,36 @@ class PackedDataModule(pl.LightningDataModule):
     ``idx`` maps train/val/test to store rows; ``weights`` holds every store molecule's loss weight (added to
     training batches only, as training.py's LossWeight is). Call ``setup()`` before use (Lightning does).
     Batches leave the loaders without neighbor pairs; ``on_after_batch_transfer`` adds them on the device.
+
+    ``fitted_atomref`` (float64, by atomic number): per-element energies fitted on the training molecules; the
+    targets are then U0 minus them (no mean removed), as the model's AddOffsets(atomrefs=...) adds them back.
+    Without it, the targets are SchNetPack's QM9 recipe: U0 minus the QM9 atom references and the mean per atom.
+    ``stratified``: draw training batches with SchNetPack's StratifiedSampler by number of atoms.
     """
 
-    def __init__(self, store: PackedStore, idx: dict, weights, batch_size: int, data_cutoff: float, seed: int = 0):
+    def __init__(self, store: PackedStore, idx: dict, weights, batch_size: int, data_cutoff: float, seed: int = 0,
+                 fitted_atomref: np.ndarray | None = None, stratified: bool = False):
         super().__init__()
         self.store, self.batch_size, self.data_cutoff, self.seed = store, batch_size, data_cutoff, seed
         self.idx = {name: np.asarray(idx[name], dtype=np.int64) for name in ("train", "val", "test")}
         self.weights = np.asarray(weights, dtype=np.float64)
         if len(self.weights) != len(store):
             raise ValueError(f"{len(self.weights)} loss weights for a store of {len(store)} molecules")
+        self.fitted_atomref = None if fitted_atomref is None else torch.as_tensor(fitted_atomref, dtype=torch.float64)
         # float32, as SchNetPack's ASEAtomsData.atomrefs (torch.tensor of a list) gives them to the offset transforms
         self.atomrefs = {U0: torch.tensor(store.atomref, dtype=torch.float32)}
+        self.stratified = stratified
         self._stats = {}
         self.splits: dict[str, PackedSplit] = {}
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        target = remove_offsets(self.store, self.get_stats(U0, True, True)[0], self.atomrefs[U0])
+        if self.fitted_atomref is not None:
+            # float64 down to the residual, which float32 holds well (eV, not the 10^4 eV of U0)
+            target = (torch.from_numpy(self.store.u0) - atomref_sums(self.store, self.fitted_atomref)).float().numpy()
+        else:
+            target = remove_offsets(self.store, self.get_stats(U0, True, True)[0], self.atomrefs[U0])
         weight = self.weights.astype(np.float32)  # LossWeight then CastTo32
         self.splits = {
             name: PackedSplit(self.store, rows, target, weight if name == "train" else None, self.atomrefs)
@@ -268,7 +316,8 @@ class PackedDataModule(pl.LightningDataModule):
 
     def _loader(self, name: str, shuffle: bool) -> DataLoader:
         split = self.splits[name]
-        sampler = EpochBatchSampler(split.rows, self.batch_size, shuffle, self.seed)
+        sampling = size_stratified_sampling(self.store.n_atoms[split.rows]) if shuffle and self.stratified else None
+        sampler = EpochBatchSampler(split.rows, self.batch_size, shuffle, self.seed, sampling)
         # batch_size=None: the sampler's index arrays go to split[rows] whole; one gather per batch
         return DataLoader(split, sampler=sampler, batch_size=None, collate_fn=_as_is, num_workers=0,
                           pin_memory=torch.cuda.is_available())

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .atomic import write_text
 
-_VERDICT_COLORS = {"supported": "#1b7f3b", "not supported": "#b42318", "inconclusive": "#b26b00"}
+_VERDICT_COLORS = {"supported": "#1b7f3b", "contradicted": "#b42318", "inconclusive": "#b26b00"}
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 60rem; margin: 2rem auto;
@@ -45,7 +45,7 @@ table.data tbody tr:nth-child(even) { background: #fbfcfd; }
 
 
 def verdict_badge(verdict: str) -> str:
-    """A coloured label for a hypothesis verdict: supported (green), not supported (red), inconclusive (amber)."""
+    """A coloured label for a hypothesis verdict: supported (green), contradicted (red), inconclusive (amber)."""
     key = re.sub(r"[\s_-]+", " ", str(verdict)).strip().lower()
     color = _VERDICT_COLORS.get(key, "#6e7781")  # grey for anything unexpected, shown as written
     # inline style, so the badge keeps its colour wherever the HTML is pasted

@@ -2,8 +2,9 @@
 
 Every plot function writes one PNG through ``atomic.save_figure``. Experiments missing from a
 table are not an error: they are named in the legend as "no results" so a reader sees the gap.
-Seeds are aggregated as the mean of per-seed values; the 95 % CI drawn is the mean of the
-per-seed CI bounds (the spread between seeds is reported in Table 2).
+Seeds are aggregated as the mean of per-seed values; the error bar is the seed-aware 95 % interval
+(seed-to-seed variation and test-set sampling, :mod:`.intervals`), and each seed's own value is
+drawn as a small open marker, so two seeds that disagree show as two markers and a wide bar.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .atomic import save_figure
+from .intervals import seed_summary
 from .plotting import close, figure
 from .weights import loss_weights
 
@@ -34,6 +36,7 @@ ELEMENTS = ("H", "C", "N", "O", "F")
 _METRICS = {"mae_meV": ("MAE", "meV"), "rmse_meV": ("RMSE", "meV"), "mse_eV2": ("MSE", "eV²")}
 
 Experiments = Sequence[tuple[str, str]]
+ERROR_BAR_NOTE = "error bars: 95 % CI over seeds and test molecules; open markers: each seed"
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
@@ -62,21 +65,22 @@ def _metric_label(metric: str) -> str:
 
 
 def _seed_mean(table: pd.DataFrame, experiment: str, metric: str) -> pd.DataFrame:
-    """Per group: mean over seeds of the metric and of its CI bounds, the test count and the number of seeds."""
+    """Per group (index): seed mean ``value``, seed-aware ``low``/``high``, ``count``, ``n_seeds``, ``seed_values``."""
     rows = table[table["experiment"] == experiment]
     if "count" in rows:
         rows = rows[rows["count"] > 0]  # an empty bin has no error to show
-    rows = rows.dropna(subset=[metric])
-    low, high = _ci_columns(metric)
-    columns = [c for c in (metric, low, high) if c in rows]
-    grouped = rows.groupby("group")
-    out = grouped[columns].mean()
-    out["count"] = grouped["count"].max() if "count" in rows else np.nan
-    out["n_seeds"] = grouped["seed"].nunique()
-    for column in (low, high):
-        if column not in out:
-            out[column] = np.nan
-    return out.rename(columns={metric: "value", low: "low", high: "high"})
+    if "seed" not in rows:
+        rows = rows.assign(seed=0)
+    summary = seed_summary(rows, metric, by=("group",))
+    return summary.set_index("group")
+
+
+def _seed_markers(axis, x, frame: pd.DataFrame, color, horizontal: bool = False) -> None:
+    """Each seed's own value as a small open marker (only where an experiment has several seeds)."""
+    for xi, values in zip(x, frame["seed_values"]):
+        if len(values) > 1:
+            points = (values, [xi] * len(values)) if horizontal else ([xi] * len(values), values)
+            axis.plot(*points, ls="none", marker="o", ms=3, mfc="white", mec=color, mew=0.8, zorder=4)
 
 
 def _yerr(frame: pd.DataFrame) -> np.ndarray:
@@ -161,9 +165,10 @@ def plot_error_by_size(metrics: pd.DataFrame, experiments: Experiments, plots: d
     step = min(0.12, 0.6 / max(len(present), 1))  # dodge so overlapping error bars stay readable
     for i, (name, label, frame) in enumerate(present):
         offset = (i - (len(present) - 1) / 2) * step
-        handle = ax.errorbar(frame.index.to_numpy(dtype=float) + offset, frame["value"], yerr=_yerr(frame),
-                             fmt="-o", ms=3.5, lw=1.3, elinewidth=0.8, capsize=1.5, color=colors[name],
-                             label=label + _seed_note(frame))
+        x = frame.index.to_numpy(dtype=float) + offset
+        handle = ax.errorbar(x, frame["value"], yerr=_yerr(frame), fmt="-o", ms=3.5, lw=1.3, elinewidth=0.8,
+                             capsize=1.5, color=colors[name], label=label + _seed_note(frame))
+        _seed_markers(ax, x, frame, colors[name])
         handles.append(handle)
     handles += [_note_handle(f"{label}: no results") for _, label, frame in shown if not len(frame)]
     if reference is not None:
@@ -189,7 +194,7 @@ def plot_error_by_size(metrics: pd.DataFrame, experiments: Experiments, plots: d
     else:
         _empty_panel(ax, "no results")
     if present:
-        handles.append(_note_handle("error bars: 95 % CI (mean over seeds)"))
+        handles.append(_note_handle(ERROR_BAR_NOTE))
     if log_y and present:
         _log_axis(ax)
     ax.set_ylabel(_metric_label(metric))
@@ -221,9 +226,11 @@ def plot_error_by_element(metrics_by_element: pd.DataFrame, experiments: Experim
     handles = []
     for i, (name, label, frame) in enumerate(present):
         frame = frame.reindex(order)
-        handles.append(ax.bar(x + (i - (len(present) - 1) / 2) * width, frame["value"], width=width * 0.92,
-                              yerr=_yerr(frame), capsize=2, color=colors[name], error_kw={"elinewidth": 0.8},
-                              label=label + _seed_note(frame), zorder=2))
+        xs = x + (i - (len(present) - 1) / 2) * width
+        handles.append(ax.bar(xs, frame["value"], width=width * 0.92, yerr=_yerr(frame), capsize=2,
+                              color=colors[name], error_kw={"elinewidth": 0.8}, label=label + _seed_note(frame),
+                              zorder=2))
+        _seed_markers(ax, xs, frame.dropna(subset=["value"]), "black")
     handles += [_note_handle(f"{label}: no results") for _, label, frame in shown if not len(frame)]
     if reference is not None and order:
         ref = _seed_mean(metrics_by_element, reference, metric).reindex(order)
@@ -251,7 +258,7 @@ def plot_error_by_element(metrics_by_element: pd.DataFrame, experiments: Experim
     elif log_y:
         _log_axis(ax)
     if present:
-        handles.append(_note_handle("error bars: 95 % CI (mean over seeds)"))
+        handles.append(_note_handle(ERROR_BAR_NOTE))
     ax.set_xlabel("molecules containing the element")
     ax.set_ylabel(_metric_label(metric))
     ax.set_title(title)
@@ -302,28 +309,32 @@ def plot_weight_factors(plots: dict, path, rates: Sequence[float] = (0, 2, 5, 10
 # --- Appendix Figures 3 and 4: learning curves ---------------------------------------------------------------------
 
 def plot_learning_curves(train_log: pd.DataFrame, val_log: pd.DataFrame, plots: dict, path, title: str, log_y: bool,
-                         loss_label: str = "training loss\nper molecule (eV²)") -> None:
-    """Per-step training loss (mean and the means of the 5 largest / 5 smallest per-molecule losses, raw,
-    not smoothed) on top; validation MSE per epoch, placed at the epoch's last step, below.
+                         weighted: bool = False) -> None:
+    """Per-step training error (raw, not smoothed) on top; validation MAE per epoch, at the epoch's last step, below.
 
-    The logged per-molecule loss is v * squared error; for a weighted run pass a ``loss_label`` that says so.
+    The top panel shows the plain per-molecule squared error of each batch (mean, and the means of the 5 largest
+    and 5 smallest), the same quantity whatever the loss weighting, so curves of weighted and unweighted runs
+    compare; a ``weighted`` run adds the batch mean of the loss it optimizes (v · squared error), dashed.
     """
     fig, (ax, ax_val) = figure(plots, height_scale=1.4, nrows=2, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
     scale = "log" if log_y else "linear"
     if train_log is not None and len(train_log):
         log = train_log.sort_values("step")
         step = log["step"].to_numpy()
-        ax.fill_between(step, log["loss_bottom5_mean"], log["loss_top5_mean"], color="tab:blue", alpha=0.15, lw=0,
-                        label="band: 5 smallest to 5 largest")
-        ax.plot(step, log["loss_top5_mean"], color="tab:red", lw=0.7, label="mean of the 5 largest")
-        ax.plot(step, log["loss_mean"], color="tab:blue", lw=1.1, label="batch mean")
-        ax.plot(step, log["loss_bottom5_mean"], color="tab:green", lw=0.7, label="mean of the 5 smallest")
+        ax.fill_between(step, log["sqerr_bottom5_mean_eV2"], log["sqerr_top5_mean_eV2"], color="tab:blue",
+                        alpha=0.15, lw=0, label="band: 5 smallest to 5 largest")
+        ax.plot(step, log["sqerr_top5_mean_eV2"], color="tab:red", lw=0.7, label="mean of the 5 largest")
+        ax.plot(step, log["mse_eV2"], color="tab:blue", lw=1.1, label="batch mean")
+        ax.plot(step, log["sqerr_bottom5_mean_eV2"], color="tab:green", lw=0.7, label="mean of the 5 smallest")
+        if weighted:
+            ax.plot(step, log["loss_mean"], color="black", lw=0.8, ls="--",
+                    label="weighted loss, batch mean (v · eV²)")
     else:
         _empty_panel(ax, "no training log")
     if val_log is not None and len(val_log):
         val = val_log.sort_values("step")
-        ax_val.plot(val["step"], val["val_mse_eV2"], "-o", ms=3, lw=1.1, color="tab:purple",
-                    label="validation MSE (end of epoch)")
+        ax_val.plot(val["step"], val["val_mae_meV"], "-o", ms=3, lw=1.1, color="tab:purple",
+                    label="validation MAE (end of epoch)")
     else:
         _empty_panel(ax_val, "no validation log")
     has_train, has_val = train_log is not None and len(train_log) > 0, val_log is not None and len(val_log) > 0
@@ -331,8 +342,8 @@ def plot_learning_curves(train_log: pd.DataFrame, val_log: pd.DataFrame, plots: 
         if scale == "log" and has_data:
             axis.set_yscale("log", nonpositive="mask")
         axis.grid(color="0.9", lw=0.6)
-    ax.set_ylabel(loss_label)
-    ax_val.set_ylabel("validation\nMSE (eV²)")
+    ax.set_ylabel("training squared error\nper molecule (eV²)")
+    ax_val.set_ylabel("validation\nMAE (meV)")
     ax_val.set_xlabel("training step (batch)")
     ax.set_title(f"{title} ({scale} scale)")
     handles = ax.get_legend_handles_labels()[0] + ax_val.get_legend_handles_labels()[0]
@@ -444,6 +455,7 @@ def plot_overall_comparison(metrics_overall: pd.DataFrame, experiments: Experime
         values = pd.DataFrame([e[2] for e in entries])
         ax.barh(y, values["value"], xerr=_yerr(values), height=0.65, capsize=2, zorder=2,
                 color=[colors[e[0]] for e in entries], error_kw={"elinewidth": 0.8})
+        _seed_markers(ax, y, values, "black", horizontal=True)
         for yi, (_, row) in zip(y, values.iterrows()):
             end = row["high"] if np.isfinite(row["high"]) else row["value"]
             ax.text(end, yi, f"  {row['value']:.3g}", va="center", fontsize=plots["font_size"] - 2)
@@ -465,7 +477,7 @@ def plot_overall_comparison(metrics_overall: pd.DataFrame, experiments: Experime
     shown = {groups[e[0]] for e in entries if groups and e[0] in groups}
     handles += [Patch(color=c, label=g) for g, c in group_colors.items() if g in shown]
     if entries:
-        handles.append(_note_handle("error bars: 95 % CI (mean over seeds)"))
+        handles.append(_note_handle(ERROR_BAR_NOTE))
     if missing:
         handles.append(_note_handle("no results: " + ", ".join(missing)))
     if log_x and entries:

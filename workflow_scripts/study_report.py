@@ -8,29 +8,56 @@ from pathlib import Path
 
 import pandas as pd
 
+from .intervals import seed_summary
 from .report import build_report, verdict_badge
+from .verdicts import DECISION_RULE
 
-METRIC_VIEW = ["group", "count", "train_count", "mae_meV", "mae_ci_low_meV", "mae_ci_high_meV", "rmse_meV", "mse_eV2"]
+BUDGET_RULES = {
+    "equal_steps": "equal steps: every experiment trains for as many optimizer steps as its epochs over the whole "
+                   "training set take at its batch size, so smaller subsets are seen more often, not trained less",
+    "epochs": "fixed epochs (the thesis's rule): every experiment makes its epochs over its own subset, so smaller "
+              "subsets get fewer optimizer steps",
+}
 
 
-def _seed_mean(table: pd.DataFrame, experiments, columns) -> pd.DataFrame:
+def _stratum_view(table: pd.DataFrame, experiments) -> pd.DataFrame:
+    """Per experiment and stratum: test count, training count, seeds, MAE with its seed-aware 95 % CI, MSE."""
     rows = table[table["experiment"].isin(experiments)]
-    keep = [c for c in columns if c in rows.columns]
-    return rows.groupby(["experiment", "group"], sort=False)[keep[1:]].mean().reset_index()
+    if rows.empty:
+        return pd.DataFrame()
+    view = seed_summary(rows, "mae_meV")
+    extra = rows.groupby(["experiment", "group"], sort=False).agg(train_count=("train_count", "max"),
+                                                                   mse_eV2=("mse_eV2", "mean"))
+    view = view.merge(extra.reset_index(), on=["experiment", "group"], how="left")
+    return pd.DataFrame({
+        "experiment": view["experiment"], "group": view["group"], "count": view["count"],
+        "train_count": view["train_count"], "seeds": view["n_seeds"], "mae_meV": view["value"],
+        "mae_ci_low_meV": view["low"], "mae_ci_high_meV": view["high"],
+        "mae_each_seed_meV": [", ".join(f"{v:.1f}" for v in values) for values in view["seed_values"]],
+        "mse_eV2": view["mse_eV2"],
+    })
 
 
 def _overall_view(overall: pd.DataFrame, experiments) -> pd.DataFrame:
+    """Per experiment: seeds, whole-test-set MAE with its seed-aware 95 % CI and each seed's, MSE, train time."""
     rows = overall[(overall["group"] == "all") & overall["experiment"].isin(experiments)]
-    view = rows.groupby("experiment", sort=False).agg(
-        seeds=("seed", "nunique"), mae_meV=("mae_meV", "mean"), rmse_meV=("rmse_meV", "mean"),
-        mse_eV2=("mse_eV2", "mean"), train_seconds=("train_seconds", "mean"),
-    )
-    return view.reset_index()
+    if rows.empty:
+        return pd.DataFrame()
+    view = seed_summary(rows, "mae_meV", by=("experiment",))
+    extra = rows.groupby("experiment", sort=False).agg(mse_eV2=("mse_eV2", "mean"),
+                                                       train_seconds=("train_seconds", "mean"))
+    view = view.merge(extra.reset_index(), on="experiment", how="left")
+    return pd.DataFrame({
+        "experiment": view["experiment"], "seeds": view["n_seeds"], "mae_meV": view["value"],
+        "mae_ci_low_meV": view["low"], "mae_ci_high_meV": view["high"],
+        "mae_each_seed_meV": [", ".join(f"{v:.1f}" for v in values) for values in view["seed_values"]],
+        "mse_eV2": view["mse_eV2"], "train_seconds": view["train_seconds"],
+    })
 
 
 def _verdict_text(verdicts: pd.DataFrame) -> str:
     items = []
-    for row in verdicts.itertuples():
+    for row in verdicts[~verdicts["control"].fillna(False).astype(bool)].itertuples():
         items.append(
             f"<li><b>{html.escape(row.hypothesis)}</b> ({html.escape(str(row.comparison))}): "
             f"{verdict_badge(row.verdict)} {html.escape(str(row.statement))}<br>"
@@ -39,7 +66,39 @@ def _verdict_text(verdicts: pd.DataFrame) -> str:
     return "<ul>" + "".join(items) + "</ul>"
 
 
-def build(results: Path, out_path, scale: str, scale_settings: dict, experiments: dict, final: list) -> None:
+def _placebo_text(verdicts: pd.DataFrame) -> str:
+    controls = verdicts[verdicts["control"].fillna(False).astype(bool)]
+    if controls.empty:
+        return "<p>No placebo experiment in this study, so the intervals are not checked against a control.</p>"
+    lines = []
+    for row in controls.itertuples():
+        outcome = "no effect, as it should" if row.placebo_passes else "<b>an effect: the placebo FAILS</b>"
+        lines.append(f"<li>{html.escape(row.hypothesis)} statistic, {html.escape(str(row.comparison))}: "
+                     f"{row.value:+.3g} (95 % CI {row.ci_low:+.3g} to {row.ci_high:+.3g}): {outcome}</li>")
+    verdict = ("The placebo passes: the verdicts' intervals are wide enough for seed-to-seed variation."
+               if controls["placebo_passes"].astype(bool).all() else
+               "The placebo fails: an experiment that differs from the baseline only by its seeds shows an effect, "
+               "so the intervals are too narrow and no verdict above should be trusted; add seeds.")
+    return (f"<p><b>Placebo check.</b> The experiment <i>placebo</i> has the baseline's settings and other seeds; "
+            f"judged by the H3 and H4 statistics it must show no effect.</p><ul>{''.join(lines)}</ul><p>{verdict}</p>")
+
+
+def _convergence_text(runs: pd.DataFrame, convergence: dict, compared: list[str]) -> str:
+    judged = runs[runs["experiment"].isin(compared)]
+    late = judged[~judged["converged"].astype(bool)]
+    rule = (f"a run counts as converged when its best validation MAE fell by less than "
+            f"{100 * convergence['max_improvement']:g} % during its last {100 * convergence['final_fraction']:g} % of steps")
+    if late.empty:
+        return f"<p><b>Convergence.</b> Every run the verdicts compare converged ({rule}).</p>"
+    names = ", ".join(f"{r.experiment} seed {r.seed} ({100 * r.final_improvement:.0f} %)"
+                      if pd.notna(r.final_improvement) else f"{r.experiment} seed {r.seed} (too few epochs to judge)"
+                      for r in late.itertuples())
+    return (f"<p><b>Convergence: not every run settled</b> ({rule}): {html.escape(names)}. Their verdicts compare "
+            "models that were still improving; train longer (a larger <code>epochs</code>) before relying on them.</p>")
+
+
+def build(results: Path, out_path, scale: str, scale_settings: dict, experiments: dict, final: list,
+          budget_rule: str, min_seeds: int, convergence: dict) -> None:
     results = Path(results)
     fig = results / "figures"
     tables = results / "tables"
@@ -47,6 +106,7 @@ def build(results: Path, out_path, scale: str, scale_settings: dict, experiments
     by_element = pd.read_csv(tables / "metrics_by_element.csv")
     overall = pd.read_csv(tables / "metrics_overall.csv")
     verdicts = pd.read_csv(tables / "hypothesis_verdicts.csv")
+    runs = pd.read_csv(tables / "training_runs.csv")
     baseline = next(n for n, e in experiments.items() if e["part"] == "baseline")
     parts = {n: e["part"] for n, e in experiments.items()}
 
@@ -64,13 +124,26 @@ def build(results: Path, out_path, scale: str, scale_settings: dict, experiments
             "text": (
                 f"<p>SchNet (SchNetPack 2) trained on U0 of QM9; {len(experiments)} experiments at scale "
                 f"<b>{html.escape(scale)}</b>. All errors are on one held-out test set shared by every experiment "
-                f"(molecules never trained or early-stopped on), with bootstrap 95 % confidence intervals. "
-                f"Baseline test MAE {base_rows['mae_meV'].mean():.1f} meV over {len(base_rows)} seed(s); "
+                f"(molecules never trained or early-stopped on). "
+                f"Baseline test MAE {base_rows['mae_meV'].mean():.1f} meV over {len(base_rows)} seed(s) "
+                f"({', '.join(f'{v:.1f}' for v in base_rows.sort_values('seed')['mae_meV'])}); "
                 f"the linear reference (U0 fitted on element counts) {ref_mae.mean():.1f} meV.</p>"
+                f"<p><b>Training budget:</b> {html.escape(BUDGET_RULES[budget_rule])}.</p>"
+                f"<p><b>Decision rule:</b> {html.escape(DECISION_RULE.format(min_seeds=min_seeds))}</p>"
                 + _verdict_text(verdicts)
+                + _convergence_text(runs, convergence, sorted(set(runs["experiment"]) & set(
+                    of("baseline", "balancing", "targeted", "placebo"))))
+                + _placebo_text(verdicts)
             ),
-            "tables": [("Hypothesis verdicts", verdicts[["hypothesis", "comparison", "statistic", "value", "ci_low",
-                                                         "ci_high", "n_seeds", "verdict"]])],
+            "tables": [
+                ("Hypothesis verdicts (seed-aware 95 % CI; bound: what the claim must stay below)",
+                 verdicts[["hypothesis", "comparison", "control", "statistic", "value", "ci_low", "ci_high", "bound",
+                           "seeds", "verdict", "secondary_statistic", "secondary_value", "secondary_ci_low",
+                           "secondary_ci_high"]]),
+                ("Training runs: step budget, time and convergence",
+                 runs[["experiment", "seed", "budget_rule", "n_train", "steps", "epochs_run", "train_seconds",
+                       "best_val_mae_meV", "final_improvement", "converged", "reused_from"]]),
+            ],
         },
         {
             "title": "Data (thesis §3.2.1)",
@@ -87,14 +160,17 @@ def build(results: Path, out_path, scale: str, scale_settings: dict, experiments
         },
         {
             "title": "Baseline: error by size and element (H1, H2)",
-            "text": "<p>Seeds averaged; error bars are 95 % bootstrap intervals; grey: the linear reference.</p>",
+            "text": "<p>Seeds averaged; error bars are seed-aware 95 % intervals (seed-to-seed variation and test-set "
+                    "sampling), open markers each seed's value; grey: the linear reference.</p>",
             "figures": [
                 (fig / "fig03_baseline_error_by_size.png", "Figure 3: baseline test MAE per molecule size."),
                 (fig / "fig04_baseline_error_by_element.png", "Figure 4: baseline test MAE per element group."),
             ],
             "tables": [
-                ("Baseline metrics per size bin (mean over seeds)", _seed_mean(by_size, [baseline], METRIC_VIEW)),
-                ("Baseline metrics per element group", _seed_mean(by_element, [baseline], METRIC_VIEW)),
+                ("Baseline metrics per size bin (mean over seeds, seed-aware 95 % CI)",
+                 _stratum_view(by_size, [baseline])),
+                ("Baseline metrics per element group (mean over seeds, seed-aware 95 % CI)",
+                 _stratum_view(by_element, [baseline])),
             ],
         },
         {
@@ -103,7 +179,7 @@ def build(results: Path, out_path, scale: str, scale_settings: dict, experiments
                 (fig / "fig05_subset_histogram.png", "Figure 5: the most strongly capped training subset."),
                 (fig / "fig06_balanced_error_by_size.png", "Figure 6: error per size for each cap T."),
             ],
-            "tables": [("Overall test error", _overall_view(overall, [baseline, *of("balancing")]))],
+            "tables": [("Overall test error", _overall_view(overall, [baseline, *of("balancing", "placebo")]))],
         },
         {
             "title": "Size-weighted losses",
@@ -120,6 +196,7 @@ def build(results: Path, out_path, scale: str, scale_settings: dict, experiments
         {
             "title": "Targeted training on large molecules (H4)",
             "figures": [(fig / "fig09_targeted_error_by_size.png", "Figure 9: trained on more than 17 atoms only.")],
+            "tables": [("Overall test error", _overall_view(overall, [baseline, *of("targeted")]))],
         },
         {
             "title": "Final comparison: Default against Custom",

@@ -44,3 +44,40 @@ def add_timing(overall: pd.DataFrame, timing_paths) -> pd.DataFrame:
     if timing.empty:
         return overall.assign(train_seconds=float("nan"), eval_seconds=float("nan"))
     return overall.merge(timing, on=["experiment", "seed"], how="left")
+
+
+def convergence(val_log: pd.DataFrame, final_fraction: float, max_improvement: float) -> dict:
+    """Did a run settle? The relative drop of its best validation MAE during its last ``final_fraction`` of steps.
+
+    ``improvement`` = (best before that part - best overall) / best before; ``converged`` when it is below
+    ``max_improvement``. A run with no validation before its final part cannot be judged (NaN, not converged).
+    """
+    val = val_log.sort_values("step")
+    if val.empty:
+        return {"best_val_mae_meV": float("nan"), "final_improvement": float("nan"), "converged": False}
+    split = (1 - final_fraction) * val["step"].max()
+    before = val.loc[val["step"] <= split, "val_mae_meV"]
+    best = float(val["val_mae_meV"].min())
+    if before.empty:
+        return {"best_val_mae_meV": best, "final_improvement": float("nan"), "converged": False}
+    improvement = (float(before.min()) - best) / float(before.min())
+    return {"best_val_mae_meV": best, "final_improvement": improvement, "converged": bool(improvement < max_improvement)}
+
+
+def training_runs(timing_paths, val_log_paths, parts: dict[str, str], final_fraction: float,
+                  max_improvement: float) -> pd.DataFrame:
+    """One row per training run: its step budget, time, best validation MAE and whether it converged."""
+    val_logs = {run_of(path): path for path in val_log_paths}
+    rows = []
+    for path in timing_paths:
+        experiment, seed = run_of(path)
+        timing = json.loads(Path(path).read_text())
+        row = {"experiment": experiment, "study_part": parts.get(experiment, ""), "seed": seed,
+               "budget_rule": timing.get("budget_rule"), "steps": timing.get("steps"),
+               "step_budget": timing.get("step_budget"), "epochs_run": timing.get("epochs_run"),
+               "n_train": timing.get("n_train"), "train_seconds": timing.get("train_seconds"),
+               "reused_from": timing.get("reused_from", "")}
+        if (experiment, seed) in val_logs:
+            row.update(convergence(pd.read_csv(val_logs[(experiment, seed)]), final_fraction, max_improvement))
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -25,6 +25,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 import torch
 from torch import nn
+from torch_ema import ExponentialMovingAverage as EMA
 
 import schnetpack as spk
 import schnetpack.transform as trn
@@ -56,10 +57,21 @@ class LossWeight(trn.Transform):
         return inputs
 
 
-def build_model(model_settings: dict) -> spk.model.NeuralNetworkPotential:
-    """SchNet for U0 as in SchNetPack's QM9 recipe (thesis Figure 2)."""
+def build_model(model_settings: dict, atomref: np.ndarray | None = None) -> spk.model.NeuralNetworkPotential:
+    """SchNet for U0 as in SchNetPack's QM9 recipe (thesis Figure 2).
+
+    ``model.energy_reference`` says what is added to the network's output: ``qm9_atoms``, SchNetPack's recipe
+    (QM9's free-atom energies and the training mean per atom, set from the data module); ``fitted``, per-element
+    energies fitted on the training molecules (``atomref``, eV by atomic number; zeros until a state_dict is
+    loaded), so that the network learns only what the composition does not explain.
+    """
     cutoff = model_settings["model_cutoff"]
     n_atom_basis = model_settings["n_atom_basis"]
+    if model_settings["energy_reference"] == "fitted":
+        fitted = torch.zeros(100, dtype=torch.float64) if atomref is None else torch.as_tensor(atomref, dtype=torch.float64)
+        offsets = trn.AddOffsets(U0, add_mean=False, add_atomrefs=True, atomrefs=fitted)
+    else:
+        offsets = trn.AddOffsets(U0, add_mean=True, add_atomrefs=True)
     representation = spk.representation.SchNet(
         n_atom_basis=n_atom_basis,
         n_interactions=model_settings["n_interactions"],
@@ -70,14 +82,18 @@ def build_model(model_settings: dict) -> spk.model.NeuralNetworkPotential:
         representation=representation,
         input_modules=[spk.atomistic.PairwiseDistances()],
         output_modules=[spk.atomistic.Atomwise(n_in=n_atom_basis, output_key=U0, aggregation_mode="sum")],
-        postprocessors=[trn.CastTo64(), trn.AddOffsets(U0, add_mean=True, add_atomrefs=True)],
+        postprocessors=[trn.CastTo64(), offsets],
     )
 
 
-def input_transforms(data_cutoff: float, targets: bool, weights: np.ndarray | None = None) -> list:
-    """Per-molecule transforms of SchNetPack's data path."""
+def input_transforms(data_cutoff: float, targets: bool, weights: np.ndarray | None = None,
+                     atomref: np.ndarray | None = None) -> list:
+    """Per-molecule transforms of SchNetPack's data path; ``atomref``: fitted per-element energies (see build_model)."""
     transforms = [trn.ASENeighborList(cutoff=data_cutoff)]
-    if targets:
+    if targets and atomref is not None:
+        fitted = torch.as_tensor(atomref, dtype=torch.float64)
+        transforms += [trn.CastTo64(), trn.RemoveOffsets(U0, remove_mean=False, remove_atomrefs=True, atomrefs=fitted)]
+    elif targets:
         transforms.append(trn.RemoveOffsets(U0, remove_mean=True, remove_atomrefs=True))
     if weights is not None:
         transforms.append(LossWeight(weights))
@@ -85,21 +101,54 @@ def input_transforms(data_cutoff: float, targets: bool, weights: np.ndarray | No
     return transforms
 
 
-class WeightedU0Task(spk.task.AtomisticTask):
-    """AtomisticTask with a per-molecule weighted MSE loss and batch loss statistics."""
+def cosine_factor(step: int, total_steps: int, warmup_fraction: float, final_lr_fraction: float) -> float:
+    """Learning-rate factor at ``step``: a linear warm-up, then a cosine from 1 down to ``final_lr_fraction``.
 
-    def __init__(self, model, lr: float, scheduler: dict | None, experiment: str):
+    Made for a fixed step budget: the rate is high while the model is far off and small at the end, so a short
+    run ends settled instead of still falling (ReduceLROnPlateau never fires within a few epochs).
+    """
+    warmup = max(1, round(warmup_fraction * total_steps))
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+    return final_lr_fraction + (1 - final_lr_fraction) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class WeightedU0Task(spk.task.AtomisticTask):
+    """AtomisticTask with a per-molecule weighted MSE loss and batch loss statistics.
+
+    ``scheduler``: ``{"kind": "plateau", "factor", "patience"}`` (SchNetPack's ReduceLROnPlateau on the
+    validation loss, once per epoch), ``{"kind": "cosine", "warmup_fraction", "final_lr_fraction"}`` (per step
+    over ``total_steps``) or None (constant).
+    """
+
+    def __init__(self, model, lr: float, scheduler: dict | None, experiment: str, total_steps: int | None = None):
+        plateau = bool(scheduler) and scheduler["kind"] == "plateau"
         super().__init__(
             model=model,
             outputs=[spk.task.ModelOutput(name=U0, loss_fn=None, metrics={})],
             optimizer_cls=torch.optim.Adam,
             optimizer_args={"lr": lr},
-            scheduler_cls=spk.train.ReduceLROnPlateau if scheduler else None,
-            scheduler_args={"factor": scheduler["factor"], "patience": scheduler["patience"]} if scheduler else None,
-            scheduler_monitor="val_loss" if scheduler else None,
+            scheduler_cls=spk.train.ReduceLROnPlateau if plateau else None,
+            scheduler_args={"factor": scheduler["factor"], "patience": scheduler["patience"]} if plateau else None,
+            scheduler_monitor="val_loss" if plateau else None,
         )
+        self.cosine = scheduler if scheduler and scheduler["kind"] == "cosine" else None
+        if self.cosine and not total_steps:
+            raise ValueError("a cosine learning-rate schedule needs the run's total_steps")
+        self.total_steps = total_steps
         self.experiment = experiment
         self.batch_stats: dict | None = None
+
+    def configure_optimizers(self):
+        if not self.cosine:
+            return super().configure_optimizers()
+        optimizer = self.optimizer_cls(params=self.parameters(), **self.optimizer_kwargs)
+        warmup, final = self.cosine["warmup_fraction"], self.cosine["final_lr_fraction"]
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: cosine_factor(step, self.total_steps, warmup, final)
+        )
+        return [optimizer], [{"scheduler": schedule, "interval": "step", "name": "lr_schedule"}]
 
     def per_molecule(self, batch):
         target = batch[U0]  # the model writes its output under the same key
@@ -118,11 +167,11 @@ class WeightedU0Task(spk.task.AtomisticTask):
         weighted = squared * batch[WEIGHT].to(squared.dtype)
         loss = weighted.mean()
         k = min(5, len(weighted))
-        detached = weighted.detach()
+        detached, plain = weighted.detach(), squared.detach()
         # one device-to-host copy per step, the finiteness check included (each copy is a GPU sync)
         stats = torch.stack([
             detached.mean(), detached.topk(k).values.mean(), detached.topk(k, largest=False).values.mean(),
-            squared.detach().mean(),
+            plain.mean(), plain.topk(k).values.mean(), plain.topk(k, largest=False).values.mean(),
         ]).tolist()
         if not math.isfinite(stats[0]):
             raise TrainingError(
@@ -130,7 +179,7 @@ class WeightedU0Task(spk.task.AtomisticTask):
                 f"(epoch {self.current_epoch}); lower training.lr or the loss weighting's rate and run again "
                 "(the last good checkpoint is kept)"
             )
-        self.batch_stats = dict(zip(("loss_mean", "loss_top5_mean", "loss_bottom5_mean", "mse_eV2"), stats))
+        self.batch_stats = dict(zip(TRAIN_LOG_COLUMNS[2:8], stats))
         self.log("train_loss", loss, on_step=True, on_epoch=False, batch_size=len(weighted))
         return loss
 
@@ -139,6 +188,26 @@ class WeightedU0Task(spk.task.AtomisticTask):
         n = len(squared)
         self.log("val_loss", squared.mean(), on_epoch=True, prog_bar=True, batch_size=n)
         self.log("val_mae", error.abs().mean(), on_epoch=True, batch_size=n)
+
+
+class WeightAverage(spk.train.ExponentialMovingAverage):
+    """SchNetPack's ExponentialMovingAverage callback, resumable exactly.
+
+    Validation, and so every checkpoint and the exported model, sees the averaged weights; training goes on
+    from the raw ones, which the average keeps aside while validating. A checkpoint is written after
+    validation, so its model weights are the averaged ones. SchNetPack's callback resumes training from those
+    (it sets aside the weights it finds), not from the raw weights its own saved state holds; this puts the
+    raw weights back first, so a resumed run continues as an uninterrupted one would.
+    """
+
+    def on_fit_start(self, trainer, pl_module):
+        if self._to_load is not None:
+            if self.ema is None:
+                self.ema = EMA(pl_module.model.parameters(), decay=self.decay)
+            self.ema.load_state_dict(self._to_load)
+            self._to_load = None
+            self.ema.restore()  # the raw training weights, set aside at the checkpoint's validation
+        super().on_fit_start(trainer, pl_module)
 
 
 class StudyLog(pl.Callback):
@@ -195,7 +264,10 @@ class StudyLog(pl.Callback):
         write_csv(pd.DataFrame(self.val_rows, columns=VAL_LOG_COLUMNS), self.val_csv)
 
 
-TRAIN_LOG_COLUMNS = ["step", "epoch", "loss_mean", "loss_top5_mean", "loss_bottom5_mean", "mse_eV2", "lr"]
+# loss_*: the per-molecule loss the optimizer sees (v * squared error, v the loss weight); mse_eV2 and
+# sqerr_*: the plain squared error, comparable between weighted and unweighted runs.
+TRAIN_LOG_COLUMNS = ["step", "epoch", "loss_mean", "loss_top5_mean", "loss_bottom5_mean",
+                     "mse_eV2", "sqerr_top5_mean_eV2", "sqerr_bottom5_mean_eV2", "lr"]
 VAL_LOG_COLUMNS = ["epoch", "step", "val_mse_eV2", "val_mae_meV"]
 
 
@@ -204,9 +276,15 @@ def fingerprint(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def data_module(db_path, work_dir: Path, idx: dict, batch_size: int, data_cutoff: float, weights: np.ndarray):
+def data_module(db_path, work_dir: Path, idx: dict, batch_size: int, data_cutoff: float, weights: np.ndarray,
+                atomref: np.ndarray | None = None, stratified: bool = False):
     split_file = work_dir / "split.npz"
     np.savez(split_file, train_idx=idx["train"], val_idx=idx["val"], test_idx=idx["test"])
+    sampler = {}
+    if stratified:
+        sampler = dict(train_sampler_cls=spk.data.sampler.StratifiedSampler,
+                       train_sampler_args={"partition_criterion": spk.data.sampler.NumberOfAtomsCriterion(),
+                                           "num_samples": len(idx["train"]), "num_bins": 27, "verbose": False})
     return spk.data.AtomsDataModule(
         str(db_path),
         batch_size=batch_size,
@@ -214,23 +292,47 @@ def data_module(db_path, work_dir: Path, idx: dict, batch_size: int, data_cutoff
         load_properties=[U0],
         property_units={U0: "eV"},
         distance_unit="Ang",
-        train_transforms=input_transforms(data_cutoff, targets=True, weights=weights),
-        val_transforms=input_transforms(data_cutoff, targets=True),
-        test_transforms=input_transforms(data_cutoff, targets=True),
+        train_transforms=input_transforms(data_cutoff, targets=True, weights=weights, atomref=atomref),
+        val_transforms=input_transforms(data_cutoff, targets=True, atomref=atomref),
+        test_transforms=input_transforms(data_cutoff, targets=True, atomref=atomref),
+        **sampler,
         num_workers=0,  # worker processes cost more than they save at 1-2 CPU threads per job
         pin_memory=torch.cuda.is_available(),
     )
 
 
+def step_budget(training: dict, n_train: int, n_training_set: int) -> tuple[int, int, int]:
+    """(optimizer steps, epochs, epochs between validations) of a run under ``training.budget``.
+
+    ``epochs`` (the thesis's rule): ``training.epochs`` passes over the run's own training molecules, so a
+    smaller subset gets fewer steps. ``equal_steps``: as many steps as ``training.epochs`` passes over the whole
+    training set (``n_training_set`` molecules) take at the run's batch size, so every experiment with the
+    baseline's epochs and batch size gets the baseline's steps, however small its subset. A small subset's
+    epochs are short, so it validates every few epochs, about once per whole-training-set epoch, as the
+    baseline does (early stopping then counts alike). Runs end on a validated epoch (checkpoints are written
+    there, and Lightning resumes exactly only from epoch ends), so steps are rounded up to the next one.
+    """
+    batch, epochs = training["batch_size"], training["epochs"]
+    per_epoch = math.ceil(n_train / batch)
+    per_full_epoch = math.ceil(n_training_set / batch)
+    equal = training["budget"] == "equal_steps"
+    steps = epochs * (per_full_epoch if equal else per_epoch)
+    every = max(1, per_full_epoch // per_epoch) if equal else 1
+    epochs_run = math.ceil(steps / (per_epoch * every)) * every
+    return epochs_run * per_epoch, epochs_run, every
+
+
 def train(
     data_path, idx: dict, weights: np.ndarray, settings: dict, seed: int, out_dir, threads: int = 1,
-    progress_bar: bool | None = None,
+    progress_bar: bool | None = None, atomref: np.ndarray | None = None, n_training_set: int | None = None,
 ) -> dict:
     """Train one experiment and seed; write model.pt, train_log.csv and val_log.csv; return the timing.
 
     ``data_path`` is the packed store or SchNetPack's ASE database of the pool
     (``training.data_path``); ``idx`` maps train/val/test to pool indices and
-    ``weights`` holds every pool molecule's loss weight. An interrupted run resumes from
+    ``weights`` holds every pool molecule's loss weight. ``atomref`` holds the fitted per-element
+    energies when ``model.energy_reference`` is ``fitted``; ``n_training_set`` the molecules of the whole
+    training set, for the ``equal_steps`` budget (default: this run's). An interrupted run resumes from
     ``out_dir/checkpoints/last.ckpt`` when it was made for the same settings.
     """
     out_dir = Path(out_dir)
@@ -239,7 +341,12 @@ def train(
     torch.set_num_threads(threads)
     pl.seed_everything(seed, workers=True, verbose=False)
     name = settings["name"]
-    identity = fingerprint({"settings": settings, "seed": seed, "n_train": len(idx["train"])})
+    training = settings["training"]
+    if settings["model"]["energy_reference"] == "fitted" and atomref is None:
+        raise ValueError(f"experiment {name}: model.energy_reference is fitted, but no fitted atom energies were given")
+    max_steps, max_epochs, validate_every = step_budget(training, len(idx["train"]),
+                                                        n_training_set or len(idx["train"]))
+    identity = fingerprint({"settings": settings, "seed": seed, "n_train": len(idx["train"]), "steps": max_steps})
     last = work_dir / "last.ckpt"
     stamp = work_dir / "fingerprint.txt"
     resume = last.exists() and stamp.exists() and stamp.read_text().strip() == identity
@@ -249,13 +356,16 @@ def train(
             old.unlink()
     write_text(stamp, identity)
 
-    training = settings["training"]
     data_cutoff = settings["model"]["data_cutoff"]
+    stratified = training["sampler"] == "stratified_by_size"
     if training["data_path"] == "packed":
-        datamodule = PackedDataModule(load_store(data_path), idx, weights, training["batch_size"], data_cutoff, seed)
+        datamodule = PackedDataModule(load_store(data_path), idx, weights, training["batch_size"], data_cutoff, seed,
+                                      fitted_atomref=atomref, stratified=stratified)
     else:
-        datamodule = data_module(data_path, work_dir, idx, training["batch_size"], data_cutoff, weights)
-    task = WeightedU0Task(build_model(settings["model"]), training["lr"], training["scheduler"], name)
+        datamodule = data_module(data_path, work_dir, idx, training["batch_size"], data_cutoff, weights,
+                                 atomref=atomref, stratified=stratified)
+    task = WeightedU0Task(build_model(settings["model"], atomref), training["lr"], training["scheduler"], name,
+                          total_steps=max_steps)
     # The logs grow beside the checkpoints (Snakemake deletes a failed job's
     # outputs) and are copied to the outputs at the end, so a resumed run
     # continues the curves it had.
@@ -264,12 +374,15 @@ def train(
         dirpath=work_dir, filename="best", monitor="val_loss", save_top_k=1, save_last=True
     )
     callbacks = [study_log, checkpoint]
+    if training["ema_decay"]:
+        callbacks.append(WeightAverage(decay=training["ema_decay"]))
     if training["early_stopping_patience"]:
         callbacks.append(pl.callbacks.EarlyStopping(monitor="val_loss", patience=training["early_stopping_patience"]))
     if progress_bar is None:
         progress_bar = sys.stderr.isatty()
     trainer = pl.Trainer(
-        max_epochs=training["epochs"],
+        max_epochs=max_epochs,
+        check_val_every_n_epoch=validate_every,
         accelerator="auto",
         devices=1,
         callbacks=callbacks,
@@ -282,9 +395,9 @@ def train(
     )
     device = "gpu" if torch.cuda.is_available() else "cpu"
     log.info(
-        "training %s seed %d on %s: %d train / %d val molecules, batch %d, %d epochs%s",
-        name, seed, device, len(idx["train"]), len(idx["val"]), training["batch_size"], training["epochs"],
-        f", resuming from {last}" if resume else "",
+        "training %s seed %d on %s: %d train / %d val molecules, batch %d, %d steps (%d epochs, budget rule %s)%s",
+        name, seed, device, len(idx["train"]), len(idx["val"]), training["batch_size"], max_steps, max_epochs,
+        training["budget"], f", resuming from {last}" if resume else "",
     )
     start = time.perf_counter()
     try:
@@ -316,6 +429,8 @@ def train(
         "train_seconds": train_seconds,
         "epochs_run": trainer.current_epoch,
         "steps": trainer.global_step,
+        "step_budget": max_steps,
+        "budget_rule": training["budget"],
         "device": device,
         "threads": threads,
         "best_val_mse_eV2": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else math.nan,

@@ -4,53 +4,72 @@ Input: ``{(experiment, seed): predictions frame}`` (columns as in
 :mod:`workflow_scripts.evaluation`); every frame holds the same held-out test
 molecules, so experiments are compared molecule by molecule.
 
-Uncertainty: a paired bootstrap over the test molecules. Each resample draws
-the molecules once and applies that draw to every experiment and seed
-involved, so the interval of a difference reflects only the test molecules
-that differ, not the noise common to both models. Seeds are combined by
-averaging the statistic over an experiment's seeds (in the point value and in
-every resample); the interval therefore covers test-set sampling, not
-seed-to-seed variation, and each explanation says how many seeds went in.
+Each statistic is computed per seed and averaged over an experiment's seeds.
+Its 95 % interval carries both sources of variation the claim depends on:
+seed-to-seed variation (from the spread over seeds) and test-set sampling (a
+paired bootstrap over the test molecules), combined as in
+:mod:`workflow_scripts.intervals`. One decision rule (:data:`DECISION_RULE`)
+turns every interval into "supported", "contradicted" or "inconclusive".
 
-Each hypothesis function returns a dict (H3: one per balanced experiment) with
-``hypothesis``, ``comparison``, ``statement``, ``statistic``, ``value``,
-``ci_low``, ``ci_high`` (95 %), ``n_seeds`` (the fewest seeds of any
-experiment involved), ``verdict`` ("supported", "not supported",
-"inconclusive") and a one-sentence ``explanation``; H3 and H4 add a
-``secondary_*`` statistic with its interval.
+A placebo experiment (the baseline's settings, other seeds) can be judged by
+the H3 and H4 statistics as a control: it must show no effect, and each of its
+rows says whether it did (``placebo_passes``).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
 from .constants import ELEMENTS, EV_TO_MEV
-from .evaluation import CI_PERCENTILES, resample_counts
+from .evaluation import resample_counts
+from .intervals import comparison_interval
 
 Predictions = Mapping[tuple[str, int], pd.DataFrame]
 
-SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
+SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE)
+
+DECISION_RULE = (
+    "Every hypothesis claims that a statistic lies below a bound (0, or for H4 the non-inferiority margin). "
+    "Supported: the whole seed-aware 95 % interval (seed-to-seed variation and test-set sampling) lies below the "
+    "bound. Contradicted: it lies wholly above. Inconclusive: it contains the bound, or an experiment compared "
+    "has fewer than {min_seeds} seeds."
+)
+
 TABLE_COLUMNS = (
     "hypothesis",
     "comparison",
+    "control",
     "statement",
     "statistic",
     "value",
     "ci_low",
     "ci_high",
+    "bound",
     "n_seeds",
+    "seeds",
     "verdict",
+    "placebo_passes",
     "explanation",
     "secondary_statistic",
     "secondary_value",
     "secondary_ci_low",
     "secondary_ci_high",
 )
+
+
+def decide(low: float, high: float, bound: float, enough_seeds: bool) -> str:
+    """The study's one decision rule (:data:`DECISION_RULE`)."""
+    if not enough_seeds or not np.isfinite([low, high, bound]).all():
+        return INCONCLUSIVE
+    if high < bound:
+        return SUPPORTED
+    return CONTRADICTED if low > bound else INCONCLUSIVE
 
 
 def size_counts(train_df: pd.DataFrame) -> dict[int, int]:
@@ -95,19 +114,6 @@ def _group_mae(weights: np.ndarray, abs_errors: np.ndarray, membership: np.ndarr
         return np.where(counts > 0, sums / counts, np.nan)
 
 
-def _paired_bootstrap(n: int, statistic, n_resamples: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Point values of ``statistic`` (weights (R, n) -> (R, k)) and their 95 % intervals, each of shape (k,).
-
-    Resamples where a statistic is undefined (NaN) are left out of its interval.
-    """
-    point = statistic(np.ones((1, n)))[0]
-    boot = np.concatenate([statistic(w) for w in resample_counts(n, n_resamples, np.random.default_rng(seed))])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN intervals
-        low, high = np.nanpercentile(boot, CI_PERCENTILES, axis=0)
-    return point, low, high
-
-
 def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Pearson correlation of a fixed vector (G,) with each row of (R, G); NaN where a side is constant."""
     xc, yc = x - x.mean(), y - y.mean(axis=1, keepdims=True)
@@ -132,306 +138,237 @@ def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return rho
 
 
-def _seed_note(errors: dict[str, np.ndarray]) -> str:
-    counts = {name: len(e) for name, e in errors.items()}
-    if set(counts.values()) == {1}:
-        return "from a single seed, so seed-to-seed variation is not assessed"
-    if len(set(counts.values())) == 1:
-        return f"averaged over {next(iter(counts.values()))} seeds"
-    note = "averaged over seeds (" + ", ".join(f"{name}: {c}" for name, c in counts.items()) + ")"
-    return note + (", so seed-to-seed variation is only partly assessed" if min(counts.values()) == 1 else "")
+Theta = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (weights (R, n), |errors| (S, n)) -> per seed (R, S)
 
 
-def _result(hypothesis: str, comparison: str, statement: str, errors: dict, **fields) -> dict:
-    """The common fields of a verdict; ``fields`` gives statistic, value, ci_low, ci_high, verdict, explanation."""
-    result = {"hypothesis": hypothesis, "comparison": comparison, "statement": statement, **fields}
-    for key in ("value", "ci_low", "ci_high"):
-        result[key] = float(result[key])
-    result["n_seeds"] = min(len(e) for e in errors.values())
-    return {column: result[column] for column in TABLE_COLUMNS if column in result}
+def seed_aware_interval(errors: dict[str, np.ndarray], coefficients: dict[str, float], theta: Theta, n_resamples: int,
+              seed: int) -> dict:
+    """Seed-aware interval of ``sum_a c_a * mean over a's seeds of theta`` (see :mod:`.intervals`).
+
+    The bootstrap resamples the test molecules once per resample for every experiment (paired), with each
+    experiment's seeds fixed; the same ``seed`` gives the same resamples for every statistic.
+    """
+    n = next(iter(errors.values())).shape[1]
+    per_seed = {a: theta(np.ones((1, n)), errors[a])[0] for a in coefficients}
+    boot = []
+    for weights in resample_counts(n, n_resamples, np.random.default_rng(seed)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a resample may leave a statistic undefined
+            boot.append(sum(c * np.nanmean(theta(weights, errors[a]), axis=1) for a, c in coefficients.items()))
+    result = comparison_interval(per_seed, np.concatenate(boot), coefficients)
+    result["means"] = {a: float(np.mean(per_seed[a])) for a in coefficients}
+    return result
 
 
-def _size_masks(test: pd.DataFrame) -> dict[int, np.ndarray]:
-    sizes = test["n_atoms"].to_numpy()
-    return {int(size): sizes == size for size in np.unique(sizes)}
+def mae_statistic(mask: np.ndarray) -> Theta:
+    """Per seed, the MAE (meV) over the test molecules in ``mask``: a statistic for seed_aware_interval."""
+    membership = np.asarray(mask, dtype=float)[:, None]
+    return lambda weights, abs_errors: _group_mae(weights, abs_errors, membership)[..., 0]
 
 
-def _element_masks(test: pd.DataFrame) -> dict[str, np.ndarray]:
-    return {symbol: test[f"n_{symbol}"].to_numpy() > 0 for symbol in ELEMENTS}
+def _seeds_text(errors: dict[str, np.ndarray]) -> str:
+    return ", ".join(f"{name} {len(e)}" for name, e in errors.items())
 
 
-def _correlation(
-    hypothesis: str,
-    statement: str,
-    kind: str,
-    group_masks,
-    preds: Predictions,
-    experiment: str,
-    frequency: Mapping,
-    min_count: int,
-    inside_zero: str,
-    n_resamples: int,
-    seed: int,
-) -> dict:
-    """H1 and H2: Spearman rho of training frequency vs test MAE over the groups of ``group_masks(test)``.
+def _enough(errors: dict[str, np.ndarray], min_seeds: int) -> bool:
+    return min(len(e) for e in errors.values()) >= min_seeds
 
-    ``inside_zero`` is the verdict when the interval contains 0.
+
+def _ci_text(interval: dict, fmt: str) -> str:
+    return f"{interval['value']:{fmt}} (95 % CI {interval['low']:{fmt}} to {interval['high']:{fmt}})"
+
+
+def _row(hypothesis: str, comparison: str, statement: str, statistic: str, interval: dict, bound: float,
+         errors: dict, min_seeds: int, explanation: str, control: bool = False, secondary: tuple | None = None) -> dict:
+    enough = _enough(errors, min_seeds) and interval["seed_variance_known"]
+    verdict = decide(interval["low"], interval["high"], bound, enough)
+    if not enough:
+        explanation += (f" Inconclusive by rule: an experiment has fewer than {min_seeds} seeds, so seed-to-seed "
+                        "variation cannot be told from an effect.")
+    row = {
+        "hypothesis": hypothesis, "comparison": comparison, "control": control, "statement": statement,
+        "statistic": statistic, "value": interval["value"], "ci_low": interval["low"], "ci_high": interval["high"],
+        "bound": float(bound), "n_seeds": min(len(e) for e in errors.values()), "seeds": _seeds_text(errors),
+        "verdict": verdict, "explanation": explanation,
+    }
+    if control:
+        # a placebo differs from the baseline by its seeds only: its interval must hold 0 (no effect), and its
+        # verdict must not claim a difference from the baseline
+        claims_difference = verdict == CONTRADICTED or (verdict == SUPPORTED and bound == 0)
+        row["placebo_passes"] = bool(interval["low"] <= 0 <= interval["high"] and not claims_difference)
+    if secondary is not None:
+        name, second = secondary
+        row.update(secondary_statistic=name, secondary_value=second["value"], secondary_ci_low=second["low"],
+                   secondary_ci_high=second["high"])
+    return row
+
+
+def _correlation(hypothesis: str, statement: str, kind: str, groups: dict, preds: Predictions, experiment: str,
+                 frequency: Mapping, min_seeds: int, n_resamples: int, seed: int, per_atom: np.ndarray | None) -> dict:
+    """H1 and H2: Spearman rho between a group's training frequency and its test MAE, per seed, then averaged.
+
+    ``groups``: name -> membership mask over the test molecules (sorted by gdb_id). ``per_atom``: each
+    group's number of atoms, for the size-controlled secondary statistic (MAE per atom), or None.
     """
     test, errors = _test_errors(preds, [experiment])
-    groups = {name: mask for name, mask in group_masks(test).items() if mask.sum() >= min_count}
-    common = dict(hypothesis=hypothesis, comparison=experiment, statement=statement, errors=errors)
-    statistic_name = f"spearman_rho(train_frequency, test_mae) over {kind}s"
+    statistic = f"spearman_rho(train_frequency, test_mae) over {kind}s"
     if len(groups) < 3:
-        explanation = f"Only {len(groups)} {kind}s have >= {min_count} test molecules, too few for a rank correlation."
-        return _result(
-            **common,
-            statistic=statistic_name,
-            value=np.nan,
-            ci_low=np.nan,
-            ci_high=np.nan,
-            verdict=INCONCLUSIVE,
-            explanation=explanation,
-        )
-    membership = np.column_stack(list(groups.values())).astype(float)
+        nan = {"value": np.nan, "low": np.nan, "high": np.nan, "seed_variance_known": False}
+        return _row(hypothesis, experiment, statement, statistic, nan, 0.0, errors, min_seeds,
+                    f"Only {len(groups)} {kind}s, too few for a rank correlation.")
+    membership = np.column_stack([mask(test) for mask in groups.values()]).astype(float)
     frequencies = np.array([frequency.get(name, 0) for name in groups], dtype=float)
 
-    def statistic(weights):
-        mae = _group_mae(weights, errors[experiment], membership)
-        rows, seeds, count = mae.shape
-        rho = _spearman_rows(frequencies, mae.reshape(rows * seeds, count)).reshape(rows, seeds)
-        return rho.mean(axis=1, keepdims=True)
+    def rho_of(scale):
+        def theta(weights, abs_errors):
+            mae = _group_mae(weights, abs_errors, membership) / scale
+            rows, seeds, count = mae.shape
+            return _spearman_rows(frequencies, mae.reshape(rows * seeds, count)).reshape(rows, seeds)
+        return theta
 
-    (rho,), (low,), (high,) = _paired_bootstrap(len(test), statistic, n_resamples, seed)
-    if not np.isfinite([rho, low, high]).all():
-        verdict = INCONCLUSIVE
-    else:
-        verdict = SUPPORTED if high < 0 else NOT_SUPPORTED if low > 0 else inside_zero
-    meaning = {
-        SUPPORTED: f"rarer {kind}s have larger errors",
-        NOT_SUPPORTED: f"no inverse relation between a {kind}'s training frequency and its error",
-        INCONCLUSIVE: f"too uncertain to say whether rarer {kind}s have larger errors",
-    }[verdict]
+    one = {experiment: 1.0}
+    primary = seed_aware_interval(errors, one, rho_of(1.0), n_resamples, seed)
+    for key in ("low", "high"):
+        primary[key] = float(np.clip(primary[key], -1, 1))
     explanation = (
-        f"Spearman rho between training frequency and test MAE over {len(groups)} {kind}s with >= {min_count} "
-        f"test molecules is {rho:+.2f} (95 % CI {low:+.2f} to {high:+.2f}), {_seed_note(errors)}: {meaning}."
+        f"Spearman rho between training frequency and test MAE over {len(groups)} {kind}s: "
+        f"{_ci_text(primary, '+.2f')}; seeds: {_seeds_text(errors)}."
     )
-    return _result(
-        **common,
-        statistic=statistic_name,
-        value=rho,
-        ci_low=low,
-        ci_high=high,
-        verdict=verdict,
-        explanation=explanation,
-    )
+    secondary = None
+    if per_atom is not None:
+        second = seed_aware_interval(errors, one, rho_of(per_atom), n_resamples, seed)
+        for key in ("low", "high"):
+            second[key] = float(np.clip(second[key], -1, 1))
+        secondary = (f"spearman_rho(train_frequency, test_mae_per_atom) over {kind}s", second)
+        explanation += (f" Size-controlled view (MAE per atom, since U0 and its error grow with size): "
+                        f"{_ci_text(second, '+.2f')}.")
+    return _row(hypothesis, experiment, statement, statistic, primary, 0.0, errors, min_seeds, explanation,
+                secondary=secondary)
 
 
-def h1_rare_sizes(
-    preds: Predictions,
-    train_size_counts: Mapping[int, int],
-    experiment: str = "baseline",
-    min_count: int = 10,
-    n_resamples: int = 1000,
-    seed: int = 0,
-) -> dict:
-    """H1: sizes rare in the training data have larger test errors.
+def h1_rare_sizes(preds: Predictions, train_size_counts: Mapping[int, int], frequent_sizes: set[int],
+                  experiment: str = "baseline", min_seeds: int = 2, n_resamples: int = 1000, seed: int = 0) -> dict:
+    """H1: among the frequent size bins (the study's strata), the rarer in training have larger test errors.
 
-    Statistic: Spearman rho between a size bin's training count
-    (``train_size_counts``, 0 if absent) and its test MAE, over the bins with
-    at least ``min_count`` test molecules. Supported when the upper bound of
-    its interval is below 0, otherwise not supported (with some 20 bins, an
-    interval reaching 0 means no detectable inverse relation).
+    Statistic: Spearman rho between a bin's training count (``train_size_counts``) and its test MAE, per seed,
+    averaged; the claim is rho < 0. Secondary (size-controlled): the same with the MAE per atom.
     """
+    sizes = sorted(int(s) for s in frequent_sizes)
+    groups = {size: (lambda test, size=size: test["n_atoms"].to_numpy() == size) for size in sizes}
+    test, _ = _test_errors(preds, [experiment])
+    groups = {size: mask for size, mask in groups.items() if mask(test).any()}
     return _correlation(
-        "H1",
-        "Molecule sizes that are rare in the training data have larger test errors.",
-        "size bin",
-        _size_masks,
-        preds,
-        experiment,
-        train_size_counts,
-        min_count,
-        NOT_SUPPORTED,
-        n_resamples,
-        seed,
+        "H1", "Among the frequent molecule sizes, those rarer in the training data have larger test errors.",
+        "frequent size bin", groups, preds, experiment, train_size_counts, min_seeds, n_resamples, seed,
+        per_atom=np.array(list(groups), dtype=float),
     )
 
 
-def h2_rare_elements(
-    preds: Predictions,
-    train_element_counts: Mapping[str, int],
-    experiment: str = "baseline",
-    min_count: int = 10,
-    n_resamples: int = 1000,
-    seed: int = 0,
-) -> dict:
+def h2_rare_elements(preds: Predictions, train_element_counts: Mapping[str, int], experiment: str = "baseline",
+                     min_count: int = 10, min_seeds: int = 2, n_resamples: int = 1000, seed: int = 0) -> dict:
     """H2: elements rare in the training data have larger test errors.
 
-    As H1 over the element groups (every molecule containing the element;
-    groups overlap), with ``train_element_counts`` the training molecules
-    containing each element. With at most 5 groups an interval containing 0
-    says little, so that case is "inconclusive".
+    As H1 over the element groups with at least ``min_count`` test molecules (every molecule containing the
+    element; groups overlap), with ``train_element_counts`` the training molecules containing each element.
     """
+    test, _ = _test_errors(preds, [experiment])
+    groups = {e: (lambda t, e=e: t[f"n_{e}"].to_numpy() > 0) for e in ELEMENTS}
+    groups = {e: mask for e, mask in groups.items() if mask(test).sum() >= min_count}
     return _correlation(
-        "H2",
-        "Elements that are rare in the training data have larger test errors.",
-        "element group",
-        _element_masks,
-        preds,
-        experiment,
-        train_element_counts,
-        min_count,
-        INCONCLUSIVE,
-        n_resamples,
-        seed,
+        "H2", "Elements that are rare in the training data have larger test errors.", "element group", groups,
+        preds, experiment, train_element_counts, min_seeds, n_resamples, seed, per_atom=None,
     )
 
 
-def _difference_verdict(low: float, high: float, supported_at_zero: bool = False) -> str:
-    """Supported when the interval lies below 0, not supported when above 0, else inconclusive."""
-    if not np.isfinite([low, high]).all():
-        return INCONCLUSIVE
-    if high < 0 or (supported_at_zero and high == 0):
-        return SUPPORTED
-    return NOT_SUPPORTED if low > 0 else INCONCLUSIVE
-
-
-def _balancing(
-    preds: Predictions, experiment: str, baseline: str, frequent_sizes: set[int], n_resamples: int, seed: int
-) -> dict:
-    """H3 for one balanced experiment; see :func:`h3_balancing`."""
+def _balancing(preds: Predictions, experiment: str, baseline: str, frequent_sizes: set[int], min_seeds: int,
+               n_resamples: int, seed: int, control: bool) -> dict:
+    """H3 for one balanced experiment (or the placebo); see :func:`h3_balancing`."""
     test, errors = _test_errors(preds, [baseline, experiment])
     sizes = test["n_atoms"].to_numpy()
     bins = sorted(int(s) for s in set(np.unique(sizes)) & set(frequent_sizes))
-    # Columns: one per frequent bin, then every molecule (for the overall MAE).
-    membership = np.column_stack([sizes == s for s in bins] + [np.ones(len(test), bool)]).astype(float)
+    membership = np.column_stack([sizes == s for s in bins]).astype(float) if bins else np.zeros((len(test), 0))
 
-    def statistic(weights):
-        cv, overall = {}, {}
-        for name in (baseline, experiment):
-            mae = _group_mae(weights, errors[name], membership)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # a resample may miss a whole bin
-                cv[name] = (np.nanstd(mae[..., :-1], axis=-1) / np.nanmean(mae[..., :-1], axis=-1)).mean(axis=1)
-            overall[name] = mae[..., -1].mean(axis=1)
-        return np.column_stack(
-            [
-                cv[experiment] - cv[baseline],
-                overall[experiment] - overall[baseline],
-                cv[baseline],
-                cv[experiment],
-                overall[baseline],
-                overall[experiment],
-            ]
-        )
+    def cv(weights, abs_errors):
+        mae = _group_mae(weights, abs_errors, membership)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a resample may miss a whole bin
+            return np.nanstd(mae, axis=-1) / np.nanmean(mae, axis=-1)
 
-    point, low, high = _paired_bootstrap(len(test), statistic, n_resamples, seed)
+    coefficients = {experiment: 1.0, baseline: -1.0}
+    statement = "Capping the molecules per size (class balancing) equalizes the test error across the frequent sizes."
     if len(bins) < 2:
-        verdict = INCONCLUSIVE
-        explanation = f"Only {len(bins)} frequent size bins are in the test set, too few to measure dispersion."
-    else:
-        verdict = _difference_verdict(low[0], high[0])
-        explanation = (
-            f"The coefficient of variation of the MAE over {len(bins)} frequent size bins went from "
-            f"{point[2]:.3f} ({baseline}) to {point[3]:.3f} ({experiment}), a change of {point[0]:+.3f} "
-            f"(95 % CI {low[0]:+.3f} to {high[0]:+.3f}), while the overall MAE changed by {point[1]:+.1f} meV "
-            f"({point[4]:.1f} to {point[5]:.1f} meV), {_seed_note(errors)}."
-        )
-    return _result(
-        "H3",
-        f"{experiment} vs {baseline}",
-        "Capping the molecules per size (class balancing) equalizes the test error across the frequent sizes.",
-        errors,
-        statistic="delta_cv_mae_frequent_sizes",
-        value=point[0],
-        ci_low=low[0],
-        ci_high=high[0],
-        verdict=verdict,
-        explanation=explanation,
-        secondary_statistic="delta_overall_mae_meV",
-        secondary_value=float(point[1]),
-        secondary_ci_low=float(low[1]),
-        secondary_ci_high=float(high[1]),
+        nan = {"value": np.nan, "low": np.nan, "high": np.nan, "seed_variance_known": False}
+        return _row("H3", f"{experiment} vs {baseline}", statement, "delta_cv_mae_frequent_sizes", nan, 0.0,
+                    errors, min_seeds, f"Only {len(bins)} frequent size bins in the test set.", control=control)
+    primary = seed_aware_interval(errors, coefficients, cv, n_resamples, seed)
+    second = seed_aware_interval(errors, coefficients, mae_statistic(np.ones(len(test), bool)), n_resamples, seed)
+    explanation = (
+        f"Coefficient of variation of the MAE over {len(bins)} frequent size bins: {primary['means'][baseline]:.3f} "
+        f"({baseline}) to {primary['means'][experiment]:.3f} ({experiment}), a change of {_ci_text(primary, '+.3f')}; "
+        f"overall MAE change {_ci_text(second, '+.1f')} meV; seeds: {_seeds_text(errors)}."
     )
+    return _row("H3", f"{experiment} vs {baseline}", statement, "delta_cv_mae_frequent_sizes", primary, 0.0, errors,
+                min_seeds, explanation, control=control, secondary=("delta_overall_mae_meV", second))
 
 
-def h3_balancing(
-    preds: Predictions,
-    balanced: str | Sequence[str],
-    frequent_sizes: set[int],
-    baseline: str = "baseline",
-    n_resamples: int = 1000,
-    seed: int = 0,
-) -> list[dict]:
-    """H3: capping molecules per size equalizes the errors across the frequent sizes; one dict per balanced experiment.
+def h3_balancing(preds: Predictions, balanced: str | Sequence[str], frequent_sizes: set[int],
+                 baseline: str = "baseline", min_seeds: int = 2, n_resamples: int = 1000, seed: int = 0,
+                 placebo: str | None = None) -> list[dict]:
+    """H3: balancing by size equalizes the errors across the frequent sizes; one dict per balanced experiment.
 
-    Statistic: coefficient of variation (population std / mean) of the per-bin
-    MAE over the frequent size bins, balanced minus baseline. Supported when
-    the interval lies below 0 (dispersion decreased), not supported when above
-    0, inconclusive otherwise. Secondary: the change in overall MAE (meV).
+    Statistic: coefficient of variation (population std / mean) of the per-bin MAE over the frequent size
+    bins, per seed, averaged, balanced minus baseline; the claim is that it is below 0. Secondary: the change
+    in overall MAE (meV). ``placebo`` (the baseline's settings, other seeds) is judged the same way as a control.
     """
     balanced = [balanced] if isinstance(balanced, str) else list(balanced)
-    return [_balancing(preds, name, baseline, frequent_sizes, n_resamples, seed) for name in balanced]
+    rows = [_balancing(preds, name, baseline, frequent_sizes, min_seeds, n_resamples, seed, False) for name in balanced]
+    if placebo:
+        rows.append(_balancing(preds, placebo, baseline, frequent_sizes, min_seeds, n_resamples, seed, True))
+    return rows
 
 
-def h4_targeted(
-    preds: Predictions,
-    targeted: str = "targeted",
-    baseline: str = "baseline",
-    threshold: int = 17,
-    n_resamples: int = 1000,
-    seed: int = 0,
-) -> dict:
-    """H4: molecules with at most ``threshold`` atoms are redundant for the larger ones.
-
-    Statistic: MAE (meV) of the targeted model (trained on more than
-    ``threshold`` atoms only) minus that of the baseline, on the test molecules
-    with more than ``threshold`` atoms. Supported when the upper bound of its
-    interval is <= 0 (targeted not worse), not supported when the lower bound
-    is > 0, inconclusive otherwise. Secondary: the same difference on the
-    molecules with at most ``threshold`` atoms.
-    """
+def _targeted(preds: Predictions, targeted: str, baseline: str, threshold: int, margin: float, min_seeds: int,
+              n_resamples: int, seed: int, control: bool) -> dict:
     test, errors = _test_errors(preds, [baseline, targeted])
     large = test["n_atoms"].to_numpy() > threshold
-    membership = np.column_stack([large, ~large]).astype(float)
-
-    def statistic(weights):
-        # Columns: change large, change small, baseline large, baseline small, targeted large, targeted small.
-        base, new = (_group_mae(weights, errors[name], membership).mean(axis=1) for name in (baseline, targeted))
-        return np.column_stack([new - base, base, new])
-
-    point, low, high = _paired_bootstrap(len(test), statistic, n_resamples, seed)
-    if not large.any():
-        verdict = INCONCLUSIVE
-        explanation = f"No test molecule has more than {threshold} atoms."
-    else:
-        verdict = _difference_verdict(low[0], high[0], supported_at_zero=True)
-        explanation = (
-            f"On the {int(large.sum())} test molecules with more than {threshold} atoms the MAE went from "
-            f"{point[2]:.1f} ({baseline}) to {point[4]:.1f} meV ({targeted}), a change of {point[0]:+.1f} meV "
-            f"(95 % CI {low[0]:+.1f} to {high[0]:+.1f}), while on the {int((~large).sum())} smaller ones it changed "
-            f"by {point[1]:+.1f} meV (95 % CI {low[1]:+.1f} to {high[1]:+.1f}), {_seed_note(errors)}."
-        )
+    coefficients = {targeted: 1.0, baseline: -1.0}
     statement = (
         f"Molecules with at most {threshold} atoms are redundant for the larger ones: training only on molecules "
-        f"with more than {threshold} atoms is not worse on them."
+        f"with more than {threshold} atoms is not worse on them (by more than {100 * margin:g} % of the baseline's MAE)."
     )
-    return _result(
-        "H4",
-        f"{targeted} vs {baseline}",
-        statement,
-        errors,
-        statistic=f"delta_mae_meV_above_{threshold}_atoms",
-        value=point[0],
-        ci_low=low[0],
-        ci_high=high[0],
-        verdict=verdict,
-        explanation=explanation,
-        secondary_statistic=f"delta_mae_meV_at_most_{threshold}_atoms",
-        secondary_value=float(point[1]),
-        secondary_ci_low=float(low[1]),
-        secondary_ci_high=float(high[1]),
+    statistic = f"delta_mae_meV_above_{threshold}_atoms"
+    if not large.any() or large.all():
+        nan = {"value": np.nan, "low": np.nan, "high": np.nan, "seed_variance_known": False}
+        return _row("H4", f"{targeted} vs {baseline}", statement, statistic, nan, np.nan, errors, min_seeds,
+                    f"The test set has no molecules on one side of {threshold} atoms.", control=control)
+
+    primary = seed_aware_interval(errors, coefficients, mae_statistic(large), n_resamples, seed)
+    second = seed_aware_interval(errors, coefficients, mae_statistic(~large), n_resamples, seed)
+    bound = margin * primary["means"][baseline]
+    explanation = (
+        f"On the {int(large.sum())} test molecules with more than {threshold} atoms the MAE went from "
+        f"{primary['means'][baseline]:.1f} ({baseline}) to {primary['means'][targeted]:.1f} meV ({targeted}), a "
+        f"change of {_ci_text(primary, '+.1f')} meV against a non-inferiority margin of +{bound:.1f} meV; on the "
+        f"{int((~large).sum())} smaller ones it changed by {_ci_text(second, '+.1f')} meV; seeds: {_seeds_text(errors)}."
     )
+    return _row("H4", f"{targeted} vs {baseline}", statement, statistic, primary, bound, errors, min_seeds,
+                explanation, control=control, secondary=(f"delta_mae_meV_at_most_{threshold}_atoms", second))
+
+
+def h4_targeted(preds: Predictions, targeted: str = "targeted", baseline: str = "baseline", threshold: int = 17,
+                margin: float = 0.10, min_seeds: int = 2, n_resamples: int = 1000, seed: int = 0,
+                placebo: str | None = None) -> list[dict]:
+    """H4: molecules with at most ``threshold`` atoms are redundant for the larger ones (non-inferiority).
+
+    Statistic: MAE (meV) of the targeted model (trained on more than ``threshold`` atoms only) minus the
+    baseline's, on the test molecules with more than ``threshold`` atoms, per seed, averaged. The claim is that
+    it is below the margin, ``margin`` times the baseline's MAE there. Secondary: the same difference on the
+    molecules with at most ``threshold`` atoms. ``placebo`` is judged the same way as a control.
+    """
+    rows = [_targeted(preds, targeted, baseline, threshold, margin, min_seeds, n_resamples, seed, False)]
+    if placebo:
+        rows.append(_targeted(preds, placebo, baseline, threshold, margin, min_seeds, n_resamples, seed, True))
+    return rows
 
 
 def verdicts_table(results: Sequence[dict | Sequence[dict]]) -> pd.DataFrame:

@@ -8,7 +8,6 @@ from workflow_scripts.study_figures import plot_learning_curves
 log = logs.from_snakemake(snakemake)
 w, p = snakemake.wildcards, snakemake.params
 train_log, val_log = pd.read_csv(snakemake.input.train_log), pd.read_csv(snakemake.input.val_log)
-label = "weighted training loss\nper molecule (v · eV²)" if p.weighted else "training loss\nper molecule (eV²)"
 for path, log_y in ((snakemake.output.linear, False), (snakemake.output.log, True)):
     plot_learning_curves(train_log, val_log, p.plots, path, f"Learning curves: {w.experiment}, seed {w.seed}",
-                         log_y=log_y, loss_label=label)
+                         log_y=log_y, weighted=p.weighted)

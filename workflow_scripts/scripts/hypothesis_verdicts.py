@@ -1,4 +1,4 @@
-"""Rule hypothesis_verdicts: H1-H4 of the study, each with effect size and 95 % CI."""
+"""Rule hypothesis_verdicts: H1-H4 of the study, each with effect size, seed-aware 95 % CI and one decision rule."""
 
 import pandas as pd
 
@@ -12,15 +12,17 @@ preds = {run_of(path): pd.read_parquet(path) for path in snakemake.input.predict
 train = pd.read_parquet(snakemake.input.baseline_subset)
 histogram = pd.read_csv(snakemake.input.size_histogram)
 frequent = set(histogram.loc[histogram["frequent"], "n_atoms"].astype(int))
-common = dict(n_resamples=p.resamples, seed=p.seed)
+common = dict(n_resamples=p.resamples, seed=p.seed, min_seeds=p.min_seeds)
 results = [
-    verdicts.h1_rare_sizes(preds, verdicts.size_counts(train), experiment=p.baseline, **common),
+    verdicts.h1_rare_sizes(preds, verdicts.size_counts(train), frequent, experiment=p.baseline, **common),
     verdicts.h2_rare_elements(preds, verdicts.element_counts(train), experiment=p.baseline, **common),
 ]
 if p.balanced:
-    results.append(verdicts.h3_balancing(preds, p.balanced, frequent, baseline=p.baseline, **common))
-for targeted in p.targeted:
-    results.append(verdicts.h4_targeted(preds, targeted, baseline=p.baseline, threshold=p.threshold, **common))
+    results.append(verdicts.h3_balancing(preds, p.balanced, frequent, baseline=p.baseline, placebo=p.placebo,
+                                         **common))
+for i, targeted in enumerate(p.targeted):
+    results.append(verdicts.h4_targeted(preds, targeted, baseline=p.baseline, threshold=p.threshold,
+                                        margin=p.margin, placebo=p.placebo if i == 0 else None, **common))
 table = verdicts.verdicts_table(results)
 write_csv(table, snakemake.output.verdicts)
 for row in table.itertuples():

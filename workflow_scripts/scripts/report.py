@@ -7,5 +7,6 @@ from workflow_scripts.study_report import build
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params
-build(Path(snakemake.output.report).parents[1], snakemake.output.report, p.scale, p.scale_settings, p.experiments, p.final)
+build(Path(snakemake.output.report).parents[1], snakemake.output.report, p.scale, p.scale_settings, p.experiments, p.final,
+      p.budget_rule, p.min_seeds, p.convergence)
 log.info("wrote %s", snakemake.output.report)

@@ -3,7 +3,7 @@
 from workflow_scripts import logs
 from workflow_scripts.atomic import write_csv
 from workflow_scripts.study_figures import table2
-from workflow_scripts.tables import add_timing, gather
+from workflow_scripts.tables import add_timing, gather, training_runs
 
 log = logs.from_snakemake(snakemake)
 parts = snakemake.params.parts
@@ -13,4 +13,7 @@ write_csv(gather(i.by_element, parts), o.by_element)
 overall = add_timing(gather(i.overall, parts), i.timing)
 write_csv(overall, o.overall)
 write_csv(table2(overall, snakemake.params.final), o.table2)
+runs = training_runs(i.timing, i.val_log, parts, **snakemake.params.convergence)
+write_csv(runs, o.training_runs)
+log.info("%d of %d training runs converged", int(runs["converged"].sum()), len(runs))
 log.info("gathered %d runs", overall[["experiment", "seed"]].drop_duplicates().shape[0])

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from workflow_scripts import logs, packed_data
+from workflow_scripts import linear_reference, logs, packed_data
 from workflow_scripts.atomic import write_parquet, write_text
 from workflow_scripts.predictions import predictions_frame
 from workflow_scripts.subsets import check_batch_fits, validation_for
@@ -30,8 +30,15 @@ weights = loss_weights(loss["weighting"], split["n_atoms"].to_numpy(), train_siz
                        rate=loss["rate"], alpha=loss["alpha"])
 log.info("loss weighting %s: weights of training molecules from %.3g to %.3g", loss["weighting"],
          weights[idx["train"]].min(), weights[idx["train"]].max())
+atomref = None
+if settings["model"]["energy_reference"] == "fitted":
+    energies = pd.read_parquet(snakemake.input.table, columns=["gdb_id", "U0"])
+    reference = linear_reference.fit(subset.merge(energies, on="gdb_id"), intercept=False)
+    atomref = linear_reference.atom_energies_by_number(reference)
+    log.info("fitted atom energies (eV): %s", ", ".join(f"{e} {v:.4f}" for e, v in reference.coefficients.items()))
 timing = train(snakemake.input.data, idx, weights, settings, int(snakemake.wildcards.seed),
-               out.model.rsplit("/", 1)[0], threads=snakemake.threads)
+               out.model.rsplit("/", 1)[0], threads=snakemake.threads, atomref=atomref,
+               n_training_set=int((split["split"] == "train").sum()))
 
 start = time.perf_counter()
 model, saved_settings = load_model(out.model)
