@@ -199,8 +199,8 @@ def test_scale_defaults_and_reused_runs(base_config):
     assert thesis["baseline"]["model"]["energy_reference"] == "qm9_atoms"
     assert thesis["baseline"]["training"]["scheduler"]["kind"] == "plateau"
     assert {e["training"]["budget"] for e in quick.values()} == {"equal_steps"}
-    # an experiment's own setting still wins over the scale's defaults
-    assert quick["hp_lr-0.0001"]["training"]["lr"] == 1e-4
+    # an experiment's own setting still wins over the scale's defaults, then the scale's factors apply
+    assert quick["hp_lr-0.0001"]["training"]["lr"] == 1e-4 * 30  # scaled as every learning rate at quick
     for experiments in (quick, thesis):
         reused = reused_runs(list(experiments.values()), base_config["subsets"])
         assert reused == {(name, 0): ("baseline", 0) for name in (

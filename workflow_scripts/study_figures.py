@@ -327,7 +327,7 @@ def plot_learning_curves(train_log: pd.DataFrame, val_log: pd.DataFrame, plots: 
         ax.plot(step, log["mse_eV2"], color="tab:blue", lw=1.1, label="batch mean")
         ax.plot(step, log["sqerr_bottom5_mean_eV2"], color="tab:green", lw=0.7, label="mean of the 5 smallest")
         if weighted:
-            ax.plot(step, log["loss_mean"], color="black", lw=0.8, ls="--",
+            ax.plot(step, log["loss_mean"], color="black", lw=0.6, ls="--", alpha=0.6,
                     label="weighted loss, batch mean (v · eV²)")
     else:
         _empty_panel(ax, "no training log")
