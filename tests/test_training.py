@@ -288,3 +288,16 @@ def test_the_quick_recipe_resumes_exactly(pool, fitted_atomref, tmp_path, monkey
         torch.testing.assert_close(cut[key], whole[key], rtol=1e-6, atol=0, msg=key)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "cut/train_log.csv"),
                                   pd.read_csv(tmp_path / "whole/train_log.csv"), rtol=1e-6)
+
+
+def test_plateau_schedule_steps_only_after_validating_epochs(pool, tmp_path):
+    """A small subset validates every few epochs; ReduceLROnPlateau (the thesis's schedule) waits for those."""
+    root, split, idx = pool
+    settings = {**PACKED, "training": {**PACKED["training"], "budget": "equal_steps", "epochs": 2,
+                                       "scheduler": {"kind": "plateau", "factor": 0.5, "patience": 0}}}
+    subset = {**idx, "train": idx["train"][:30]}
+    timing = train(root / "pool.npz", subset, np.ones(len(split)), settings, seed=0, out_dir=tmp_path,
+                   progress_bar=False, n_training_set=len(idx["train"]))
+    _, epochs, every = step_budget(settings["training"], 30, len(idx["train"]))
+    assert every > 1 and timing["epochs_run"] == epochs
+    assert len(pd.read_csv(tmp_path / "val_log.csv")) == epochs // every

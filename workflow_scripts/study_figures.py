@@ -72,6 +72,7 @@ def _seed_mean(table: pd.DataFrame, experiment: str, metric: str) -> pd.DataFram
     if "seed" not in rows:
         rows = rows.assign(seed=0)
     summary = seed_summary(rows, metric, by=("group",))
+    summary["low"] = summary["low"].clip(lower=0)  # an error is never negative; a wide interval stops at 0
     return summary.set_index("group")
 
 
@@ -453,12 +454,19 @@ def plot_overall_comparison(metrics_overall: pd.DataFrame, experiments: Experime
     y = np.arange(len(entries))[::-1]  # best (smallest error) at the top
     if entries:
         values = pd.DataFrame([e[2] for e in entries])
-        ax.barh(y, values["value"], xerr=_yerr(values), height=0.65, capsize=2, zorder=2,
+        # one run far off (a wide interval) must not squash every other bar: the axis stops at 1.6x the
+        # largest value, and an interval beyond it is written out
+        right = 1.6 * max(values["value"].max(), 1e-12) if not log_x else None
+        clipped = values.assign(high=values["high"].clip(upper=right) if right else values["high"])
+        ax.barh(y, values["value"], xerr=_yerr(clipped), height=0.65, capsize=2, zorder=2,
                 color=[colors[e[0]] for e in entries], error_kw={"elinewidth": 0.8})
         _seed_markers(ax, y, values, "black", horizontal=True)
-        for yi, (_, row) in zip(y, values.iterrows()):
-            end = row["high"] if np.isfinite(row["high"]) else row["value"]
-            ax.text(end, yi, f"  {row['value']:.3g}", va="center", fontsize=plots["font_size"] - 2)
+        for yi, (_, row), (_, cut) in zip(y, values.iterrows(), clipped.iterrows()):
+            end = cut["high"] if np.isfinite(cut["high"]) else row["value"]
+            beyond = f" (CI to {row['high']:.3g})" if right and row["high"] > right else ""
+            ax.text(end, yi, f"  {row['value']:.3g}{beyond}", va="center", fontsize=plots["font_size"] - 2)
+        if right:
+            ax.set_xlim(0, right)
         ax.set_yticks(y, [f"{e[1]}" + (f" ({e[3]} seeds)" if e[3] > 1 else "") for e in entries])
     else:
         ax.set_yticks([])
@@ -470,7 +478,7 @@ def plot_overall_comparison(metrics_overall: pd.DataFrame, experiments: Experime
             value = ref["value"].iloc[0]
             label = f"linear reference ({value:.3g} {_METRICS.get(metric, ('', ''))[1]})"
             tops = [e[2]["high"] if np.isfinite(e[2]["high"]) else e[2]["value"] for e in entries]
-            if tops and not log_x and value > OFF_SCALE * max(tops):
+            if tops and not log_x and (value > OFF_SCALE * max(tops) or value > ax.get_xlim()[1]):
                 handles.append(_note_handle(label + ", off scale"))  # a line would squash the bars
             else:
                 handles.append(ax.axvline(value, label=label, zorder=3, **REFERENCE_STYLE))

@@ -122,7 +122,8 @@ class WeightedU0Task(spk.task.AtomisticTask):
     over ``total_steps``) or None (constant).
     """
 
-    def __init__(self, model, lr: float, scheduler: dict | None, experiment: str, total_steps: int | None = None):
+    def __init__(self, model, lr: float, scheduler: dict | None, experiment: str, total_steps: int | None = None,
+                 validate_every: int = 1):
         plateau = bool(scheduler) and scheduler["kind"] == "plateau"
         super().__init__(
             model=model,
@@ -137,12 +138,17 @@ class WeightedU0Task(spk.task.AtomisticTask):
         if self.cosine and not total_steps:
             raise ValueError("a cosine learning-rate schedule needs the run's total_steps")
         self.total_steps = total_steps
+        self.validate_every = validate_every  # epochs between validations: when the plateau schedule may step
         self.experiment = experiment
         self.batch_stats: dict | None = None
 
     def configure_optimizers(self):
         if not self.cosine:
-            return super().configure_optimizers()
+            configured = super().configure_optimizers()
+            if isinstance(configured, tuple):  # ReduceLROnPlateau: step only after epochs that validate
+                for schedule in configured[1]:
+                    schedule["frequency"] = self.validate_every
+            return configured
         optimizer = self.optimizer_cls(params=self.parameters(), **self.optimizer_kwargs)
         warmup, final = self.cosine["warmup_fraction"], self.cosine["final_lr_fraction"]
         schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -365,7 +371,7 @@ def train(
         datamodule = data_module(data_path, work_dir, idx, training["batch_size"], data_cutoff, weights,
                                  atomref=atomref, stratified=stratified)
     task = WeightedU0Task(build_model(settings["model"], atomref), training["lr"], training["scheduler"], name,
-                          total_steps=max_steps)
+                          total_steps=max_steps, validate_every=validate_every)
     # The logs grow beside the checkpoints (Snakemake deletes a failed job's
     # outputs) and are copied to the outputs at the end, so a resumed run
     # continues the curves it had.
