@@ -82,13 +82,9 @@ rule train:
         split=SPLIT,
         subset=experiment_subset,
     output:
-        model=f"{RUN}/model.pt",
-        train_log=f"{RUN}/train_log.csv",
-        val_log=f"{RUN}/val_log.csv",
-        timing=f"{RUN}/timing.json",
-        # the held-out test set is predicted in the same job: one process
-        # start (torch, SchNetPack) instead of two
-        predictions=f"{RUN}/predictions.parquet",
+        # RUN_OUTPUTS (common.smk); the held-out test set is predicted in the
+        # same job: one process start (torch, SchNetPack) instead of two
+        **{name: f"{RUN}/{file}" for name, file in RUN_OUTPUTS.items()},
     log:
         f"{RUN}/train.log",
     benchmark:

@@ -204,19 +204,23 @@ def _row(hypothesis: str, comparison: str, statement: str, statistic: str, inter
 
 
 def _correlation(hypothesis: str, statement: str, kind: str, groups: dict, preds: Predictions, experiment: str,
-                 frequency: Mapping, min_seeds: int, n_resamples: int, seed: int, per_atom: np.ndarray | None) -> dict:
+                 frequency: Mapping, min_count: int, min_seeds: int, n_resamples: int, seed: int,
+                 per_atom: Mapping | None) -> dict:
     """H1 and H2: Spearman rho between a group's training frequency and its test MAE, per seed, then averaged.
 
-    ``groups``: name -> membership mask over the test molecules (sorted by gdb_id). ``per_atom``: each
-    group's number of atoms, for the size-controlled secondary statistic (MAE per atom), or None.
+    ``groups``: name -> function of the test molecules (sorted by gdb_id) giving the group's membership mask;
+    groups with fewer than ``min_count`` test molecules are left out. ``per_atom``: name -> the group's number
+    of atoms, for the size-controlled secondary statistic (MAE per atom), or None.
     """
     test, errors = _test_errors(preds, [experiment])
+    groups = {name: mask(test) for name, mask in groups.items()}
+    groups = {name: mask for name, mask in groups.items() if mask.sum() >= min_count}
     statistic = f"spearman_rho(train_frequency, test_mae) over {kind}s"
     if len(groups) < 3:
         nan = {"value": np.nan, "low": np.nan, "high": np.nan, "seed_variance_known": False}
         return _row(hypothesis, experiment, statement, statistic, nan, 0.0, errors, min_seeds,
                     f"Only {len(groups)} {kind}s, too few for a rank correlation.")
-    membership = np.column_stack([mask(test) for mask in groups.values()]).astype(float)
+    membership = np.column_stack(list(groups.values())).astype(float)
     frequencies = np.array([frequency.get(name, 0) for name in groups], dtype=float)
 
     def rho_of(scale):
@@ -236,7 +240,8 @@ def _correlation(hypothesis: str, statement: str, kind: str, groups: dict, preds
     )
     secondary = None
     if per_atom is not None:
-        second = seed_aware_interval(errors, one, rho_of(per_atom), n_resamples, seed)
+        atoms = np.array([per_atom[name] for name in groups], dtype=float)
+        second = seed_aware_interval(errors, one, rho_of(atoms), n_resamples, seed)
         for key in ("low", "high"):
             second[key] = float(np.clip(second[key], -1, 1))
         secondary = (f"spearman_rho(train_frequency, test_mae_per_atom) over {kind}s", second)
@@ -255,12 +260,10 @@ def h1_rare_sizes(preds: Predictions, train_size_counts: Mapping[int, int], freq
     """
     sizes = sorted(int(s) for s in frequent_sizes)
     groups = {size: (lambda test, size=size: test["n_atoms"].to_numpy() == size) for size in sizes}
-    test, _ = _test_errors(preds, [experiment])
-    groups = {size: mask for size, mask in groups.items() if mask(test).any()}
     return _correlation(
         "H1", "Among the frequent molecule sizes, those rarer in the training data have larger test errors.",
-        "frequent size bin", groups, preds, experiment, train_size_counts, min_seeds, n_resamples, seed,
-        per_atom=np.array(list(groups), dtype=float),
+        "frequent size bin", groups, preds, experiment, train_size_counts, 1, min_seeds, n_resamples, seed,
+        per_atom={size: size for size in sizes},
     )
 
 
@@ -271,12 +274,10 @@ def h2_rare_elements(preds: Predictions, train_element_counts: Mapping[str, int]
     As H1 over the element groups with at least ``min_count`` test molecules (every molecule containing the
     element; groups overlap), with ``train_element_counts`` the training molecules containing each element.
     """
-    test, _ = _test_errors(preds, [experiment])
     groups = {e: (lambda t, e=e: t[f"n_{e}"].to_numpy() > 0) for e in ELEMENTS}
-    groups = {e: mask for e, mask in groups.items() if mask(test).sum() >= min_count}
     return _correlation(
         "H2", "Elements that are rare in the training data have larger test errors.", "element group", groups,
-        preds, experiment, train_element_counts, min_seeds, n_resamples, seed, per_atom=None,
+        preds, experiment, train_element_counts, min_count, min_seeds, n_resamples, seed, per_atom=None,
     )
 
 
