@@ -104,8 +104,13 @@ def experiment_subset(wildcards):
     return f"{RESULTS}/subsets/{EXPERIMENTS[wildcards.experiment]['subset']}.parquet"
 
 
-# one `gpu` per training where Snakemake's machine has a GPU (see profiles/local)
-TRAINING_GPUS = 1 if visible_gpus() else 0
+# One `gpu` per training where Snakemake's machine has a GPU; locally, as many
+# trainings at once as it has GPUs unless --resources gpu=N says otherwise
+# (each training claims its own GPU: workflow_scripts/devices.py).
+LOCAL_GPUS = visible_gpus()
+TRAINING_GPUS = 1 if LOCAL_GPUS else 0
+if LOCAL_GPUS and workflow.local_exec and "gpu" not in workflow.global_resources:
+    workflow.global_resources["gpu"] = LOCAL_GPUS
 
 
 def train_runtime(wildcards, attempt):

@@ -1,6 +1,10 @@
-"""GPU detection for the local `gpu` resource of rule train."""
+"""GPU detection for the local `gpu` resource of rule train, and one GPU claimed per training."""
 
-from workflow_scripts.devices import visible_gpus
+import subprocess
+import sys
+
+from tests.conftest import REPO
+from workflow_scripts.devices import claim_gpu, visible_gpu_ids, visible_gpus
 
 
 def test_cuda_visible_devices_decides_when_set(tmp_path):
@@ -17,3 +21,45 @@ def test_device_files_count_gpus_not_control_devices(tmp_path):
     for name in ("nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm", "nvidia-modeset"):
         (tmp_path / name).touch()
     assert visible_gpus({}, tmp_path) == 2
+
+
+def test_device_files_name_the_gpus_in_order(tmp_path):
+    for name in ("nvidia10", "nvidia2", "nvidiactl"):
+        (tmp_path / name).touch()
+    assert visible_gpu_ids({}, tmp_path) == ["2", "10"]
+
+
+def test_each_training_claims_its_own_gpu_and_frees_it(tmp_path):
+    environs = [{"CUDA_VISIBLE_DEVICES": "3,5"} for _ in range(3)]
+    first = claim_gpu(environs[0], lock_dir=tmp_path)
+    second = claim_gpu(environs[1], lock_dir=tmp_path)
+    assert (first.gpu, second.gpu) == ("3", "5")
+    assert [e["CUDA_VISIBLE_DEVICES"] for e in environs[:2]] == ["3", "5"]  # CUDA sees only its own GPU
+    first.release()
+    third = claim_gpu(environs[2], lock_dir=tmp_path)
+    assert third.gpu == "3" and environs[2]["CUDA_VISIBLE_DEVICES"] == "3"
+    second.release()
+    third.release()
+
+
+def test_a_training_waits_while_every_gpu_is_held(tmp_path):
+    held = claim_gpu({"CUDA_VISIBLE_DEVICES": "0"}, lock_dir=tmp_path)
+    # another process (a lock held by a process that ends is freed by the kernel, however it ends)
+    waiter = subprocess.Popen(
+        [sys.executable, "-c", "import os, sys; from workflow_scripts.devices import claim_gpu; "
+         f"c = claim_gpu(lock_dir={str(tmp_path)!r}, poll_seconds=0.1); print(c.gpu, os.environ['CUDA_VISIBLE_DEVICES'])"],
+        cwd=REPO, env={"CUDA_VISIBLE_DEVICES": "0", "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        waiter.wait(timeout=1.0)
+        raise AssertionError("the second training did not wait for the held GPU")
+    except subprocess.TimeoutExpired:
+        pass
+    held.release()
+    assert waiter.communicate(timeout=30)[0].split() == ["0", "0"]
+
+
+def test_no_claim_without_gpus_or_under_slurm(tmp_path):
+    assert claim_gpu({"CUDA_VISIBLE_DEVICES": ""}, lock_dir=tmp_path) is None
+    slurm = {"CUDA_VISIBLE_DEVICES": "2", "SLURM_JOB_ID": "17"}
+    assert claim_gpu(slurm, lock_dir=tmp_path) is None and slurm["CUDA_VISIBLE_DEVICES"] == "2"

@@ -22,7 +22,7 @@ from workflow_scripts.training import predict as predict_schnetpack
 
 CUTOFF = 4.0
 MODEL = {"n_atom_basis": 16, "n_interactions": 2, "n_rbf": 10, "data_cutoff": CUTOFF, "model_cutoff": 5.0,
-         "energy_reference": "qm9_atoms"}
+         "energy_reference": "qm9_atoms", "implementation": "pair_symmetric"}
 SPK_ONLY = {"_idx_i_local", "_idx_j_local"}  # collate by-products no SchNetPack module reads
 
 

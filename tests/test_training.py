@@ -20,9 +20,9 @@ from workflow_scripts.training import (
 SETTINGS = {
     "name": "tiny",
     "model": {"n_atom_basis": 8, "n_interactions": 1, "n_rbf": 8, "data_cutoff": 4.0, "model_cutoff": 4.0,
-              "energy_reference": "qm9_atoms"},
-    "training": {"batch_size": 16, "epochs": 2, "lr": 1e-3, "scheduler": None, "ema_decay": None, "sampler": "uniform",
-                 "early_stopping_patience": None, "data_path": "schnetpack", "budget": "epochs"},
+              "energy_reference": "qm9_atoms", "implementation": "pair_symmetric"},
+    "training": {"batch_size": 16, "chunk_size": "auto", "epochs": 2, "lr": 1e-3, "scheduler": None, "ema_decay": None,
+                 "sampler": "uniform", "early_stopping_patience": None, "data_path": "schnetpack", "budget": "epochs"},
     "loss": {"weighting": "none", "rate": 0, "alpha": 1.0},
 }
 

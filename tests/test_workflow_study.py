@@ -1,6 +1,7 @@
 """The whole study DAG with the real Snakefile at the tiny scale, and what re-runs when."""
 
 import json
+import re
 import shutil
 import time
 
@@ -207,27 +208,37 @@ PARALLEL = ["hp_lr-0.0001", "hp_lr-0.0005"]
 
 @pytest.fixture(scope="module")
 def local_profile_runs(study, tmp_path_factory):
-    """Two trainings through profiles/local on 4 cores: as if with one GPU, and without one."""
+    """Two trainings through profiles/local on 4 cores: as if with one GPU, with two, and without one."""
     overlay = {**TINY, "only_experiments": [*TINY["only_experiments"], *PARALLEL]}
     targets = [f"results/experiments/{n}/seed0/predictions.parquet" for n in PARALLEL]
     runs = {}
-    for gpus in ("0", ""):
+    for gpus in ("0", "", "0,1"):
         workdir = tmp_path_factory.mktemp(f"local_profile_gpus{gpus or 'none'}")
         shutil.copytree(study, workdir, symlinks=True, dirs_exist_ok=True)
         # CUDA_VISIBLE_DEVICES is what Snakemake's machine sees (workflow_scripts/devices.py); torch
         # finds no CUDA driver here either way and trains on the CPU
         result = run_snakemake(workdir, overlay, "--profile", str(REPO / "profiles/local"), "--cores", "4",
-                               *targets, env={"CUDA_VISIBLE_DEVICES": gpus})
+                               *targets, env={"CUDA_VISIBLE_DEVICES": gpus,
+                                              "QM9_STUDY_GPU_LOCKS": str(workdir / "gpu_locks")})
         runs[gpus] = (workdir, result.stdout + result.stderr)
     return runs
 
 
-@pytest.mark.parametrize(("gpus", "expected"), [("0", 1), ("", 2)], ids=["one GPU", "no GPU"])
+@pytest.mark.parametrize(("gpus", "expected"), [("0", 1), ("", 2), ("0,1", 2)],
+                         ids=["one GPU", "no GPU", "two GPUs"])
 def test_local_profile_runs_one_training_per_gpu(local_profile_runs, gpus, expected):
-    """profiles/local: with a GPU visible, trainings take turns on it; without, they share the cores."""
-    _, text = local_profile_runs[gpus]
+    """profiles/local: one training per GPU at a time, each on a GPU of its own; without a GPU, they share the cores."""
+    workdir, text = local_profile_runs[gpus]
     assert f"gpu={1 if gpus else 0}" in text
     assert most_trainings_at_once(text) == expected
+    claimed = [re.findall(r"training on GPU (\d+)", (workdir / f"results/experiments/{n}/seed0/train.log").read_text())
+               for n in PARALLEL]
+    if gpus == "0,1":
+        assert sorted(c[0] for c in claimed) == ["0", "1"]  # two at once: each its own GPU
+    elif gpus == "0":
+        assert claimed == [["0"], ["0"]]  # one at a time on the one GPU
+    else:
+        assert claimed == [[], []]
 
 
 def test_parallel_trainings_keep_to_their_own_folders(study, local_profile_runs):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
 
 
 def setup(log_path=None, name: str = "qm9study") -> logging.Logger:
@@ -31,3 +33,13 @@ def setup(log_path=None, name: str = "qm9study") -> logging.Logger:
 def from_snakemake(snakemake) -> logging.Logger:
     log = snakemake.log[0] if len(snakemake.log) else None
     return setup(log, name=snakemake.rule)
+
+
+def seconds_since_process_start() -> float | None:
+    """Wall seconds since this process started (Linux /proc; None elsewhere): the start-up cost of a job."""
+    try:
+        fields = open("/proc/self/stat").read().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat(5): start time after boot
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - started
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None

@@ -31,8 +31,10 @@ import schnetpack as spk
 import schnetpack.transform as trn
 
 from .atomic import atomic_path, write_csv, write_text
+from .batch_chunks import chunk_molecules, split_batch
 from .atoms_db import U0
 from .packed_data import PackedDataModule, load_store
+from .pair_symmetric_schnet import PairSymmetricSchNet
 
 log = logging.getLogger(__name__)
 WEIGHT = "loss_weight"
@@ -63,7 +65,9 @@ def build_model(model_settings: dict, atomref: np.ndarray | None = None) -> spk.
     ``model.energy_reference`` says what is added to the network's output: ``qm9_atoms``, SchNetPack's recipe
     (QM9's free-atom energies and the training mean per atom, set from the data module); ``fitted``, per-element
     energies fitted on the training molecules (``atomref``, eV by atomic number; zeros until a state_dict is
-    loaded), so that the network learns only what the composition does not explain.
+    loaded), so that the network learns only what the composition does not explain. ``model.implementation``
+    picks SchNet's forward: ``pair_symmetric`` (one filter evaluation per atom pair) or ``schnetpack``; both have
+    SchNetPack's parameters.
     """
     cutoff = model_settings["model_cutoff"]
     n_atom_basis = model_settings["n_atom_basis"]
@@ -72,7 +76,8 @@ def build_model(model_settings: dict, atomref: np.ndarray | None = None) -> spk.
         offsets = trn.AddOffsets(U0, add_mean=False, add_atomrefs=True, atomrefs=fitted)
     else:
         offsets = trn.AddOffsets(U0, add_mean=True, add_atomrefs=True)
-    representation = spk.representation.SchNet(
+    schnet = PairSymmetricSchNet if model_settings["implementation"] == "pair_symmetric" else spk.representation.SchNet
+    representation = schnet(
         n_atom_basis=n_atom_basis,
         n_interactions=model_settings["n_interactions"],
         radial_basis=spk.nn.GaussianRBF(n_rbf=model_settings["n_rbf"], cutoff=cutoff),
@@ -87,9 +92,12 @@ def build_model(model_settings: dict, atomref: np.ndarray | None = None) -> spk.
 
 
 def input_transforms(data_cutoff: float, targets: bool, weights: np.ndarray | None = None,
-                     atomref: np.ndarray | None = None) -> list:
-    """Per-molecule transforms of SchNetPack's data path; ``atomref``: fitted per-element energies (see build_model)."""
-    transforms = [trn.ASENeighborList(cutoff=data_cutoff)]
+                     atomref: np.ndarray | None = None, neighbor_list=trn.ASENeighborList) -> list:
+    """Per-molecule transforms of SchNetPack's data path; ``atomref``: fitted per-element energies (see build_model).
+
+    ``neighbor_list``: SchNetPack's neighbor-list transform (ASE's by default; the benchmark also runs MatScipy's).
+    """
+    transforms = [neighbor_list(cutoff=data_cutoff)]
     if targets and atomref is not None:
         fitted = torch.as_tensor(atomref, dtype=torch.float64)
         transforms += [trn.CastTo64(), trn.RemoveOffsets(U0, remove_mean=False, remove_atomrefs=True, atomrefs=fitted)]
@@ -119,11 +127,12 @@ class WeightedU0Task(spk.task.AtomisticTask):
 
     ``scheduler``: ``{"kind": "plateau", "factor", "patience"}`` (SchNetPack's ReduceLROnPlateau on the
     validation loss, once per epoch), ``{"kind": "cosine", "warmup_fraction", "final_lr_fraction"}`` (per step
-    over ``total_steps``) or None (constant).
+    over ``total_steps``) or None (constant). ``chunk_molecules``: a larger batch runs as chunks of this many
+    molecules, gradients added up before the one optimizer step (batch_chunks.py).
     """
 
     def __init__(self, model, lr: float, scheduler: dict | None, experiment: str, total_steps: int | None = None,
-                 validate_every: int = 1):
+                 validate_every: int = 1, chunk_molecules: int | None = None):
         plateau = bool(scheduler) and scheduler["kind"] == "plateau"
         super().__init__(
             model=model,
@@ -140,6 +149,7 @@ class WeightedU0Task(spk.task.AtomisticTask):
         self.total_steps = total_steps
         self.validate_every = validate_every  # epochs between validations: when the plateau schedule may step
         self.experiment = experiment
+        self.chunk_molecules = chunk_molecules  # molecules per forward/backward pass (batch_chunks.py); None: all
         self.batch_stats: dict | None = None
 
     def configure_optimizers(self):
@@ -168,12 +178,31 @@ class WeightedU0Task(spk.task.AtomisticTask):
         # load with torch.load(weights_only=True).
         checkpoint.pop("hyper_parameters", None)
 
+    def optimizer_zero_grad(self, epoch, batch_idx, optimizer):
+        # Lightning zeroes gradients after training_step, which would drop the gradients of a chunked batch's
+        # earlier chunks; training_step zeroes them before its first pass instead.
+        pass
+
     def training_step(self, batch, batch_idx):
-        error, squared = self.per_molecule(batch)
-        weighted = squared * batch[WEIGHT].to(squared.dtype)
-        loss = weighted.mean()
-        k = min(5, len(weighted))
-        detached, plain = weighted.detach(), squared.detach()
+        if self._trainer is not None:
+            for optimizer in self.trainer.optimizers:
+                optimizer.zero_grad(set_to_none=True)
+        n = len(batch[WEIGHT])
+        chunks = split_batch(batch, self.chunk_molecules)
+        weighted_parts, plain_parts = [], []
+        for k, chunk in enumerate(chunks):
+            error, squared = self.per_molecule(chunk)
+            weighted = squared * chunk[WEIGHT].to(squared.dtype)
+            weighted_parts.append(weighted.detach())
+            plain_parts.append(squared.detach())
+            if len(chunks) == 1:
+                loss = weighted.mean()
+            else:  # each chunk's share of the batch mean, so that the gradients add up to the batch's
+                loss = weighted.sum() / n
+                if k < len(chunks) - 1:
+                    self._backward_now(loss)  # frees this chunk's graph before the next chunk's forward
+        detached, plain = torch.cat(weighted_parts), torch.cat(plain_parts)
+        k = min(5, n)
         # one device-to-host copy per step, the finiteness check included (each copy is a GPU sync)
         stats = torch.stack([
             detached.mean(), detached.topk(k).values.mean(), detached.topk(k, largest=False).values.mean(),
@@ -186,8 +215,15 @@ class WeightedU0Task(spk.task.AtomisticTask):
                 "(the last good checkpoint is kept)"
             )
         self.batch_stats = dict(zip(TRAIN_LOG_COLUMNS[2:8], stats))
-        self.log("train_loss", loss, on_step=True, on_epoch=False, batch_size=len(weighted))
-        return loss
+        self.log("train_loss", loss if len(chunks) == 1 else stats[0], on_step=True, on_epoch=False, batch_size=n)
+        return loss  # Lightning's backward adds the last chunk's gradient to the others'
+
+    def _backward_now(self, loss):
+        """Backward of one chunk within a step (Lightning's own backward path, precision plugin included)."""
+        if self._trainer is not None:
+            self.trainer.strategy.backward(loss, None)
+        else:
+            loss.backward()
 
     def validation_step(self, batch, batch_idx):
         error, squared = self.per_molecule(batch)
@@ -283,7 +319,8 @@ def fingerprint(settings: dict) -> str:
 
 
 def data_module(db_path, work_dir: Path, idx: dict, batch_size: int, data_cutoff: float, weights: np.ndarray,
-                atomref: np.ndarray | None = None, stratified: bool = False):
+                atomref: np.ndarray | None = None, stratified: bool = False, neighbor_list=trn.ASENeighborList,
+                num_workers: int = 0):
     split_file = work_dir / "split.npz"
     np.savez(split_file, train_idx=idx["train"], val_idx=idx["val"], test_idx=idx["test"])
     sampler = {}
@@ -298,11 +335,12 @@ def data_module(db_path, work_dir: Path, idx: dict, batch_size: int, data_cutoff
         load_properties=[U0],
         property_units={U0: "eV"},
         distance_unit="Ang",
-        train_transforms=input_transforms(data_cutoff, targets=True, weights=weights, atomref=atomref),
-        val_transforms=input_transforms(data_cutoff, targets=True, atomref=atomref),
-        test_transforms=input_transforms(data_cutoff, targets=True, atomref=atomref),
+        train_transforms=input_transforms(data_cutoff, targets=True, weights=weights, atomref=atomref,
+                                          neighbor_list=neighbor_list),
+        val_transforms=input_transforms(data_cutoff, targets=True, atomref=atomref, neighbor_list=neighbor_list),
+        test_transforms=input_transforms(data_cutoff, targets=True, atomref=atomref, neighbor_list=neighbor_list),
         **sampler,
-        num_workers=0,  # worker processes cost more than they save at 1-2 CPU threads per job
+        num_workers=num_workers,  # the workflow: 0, worker processes cost more than they save at 1-2 threads a job
         pin_memory=torch.cuda.is_available(),
     )
 
@@ -370,8 +408,10 @@ def train(
     else:
         datamodule = data_module(data_path, work_dir, idx, training["batch_size"], data_cutoff, weights,
                                  atomref=atomref, stratified=stratified)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    chunk = chunk_molecules(training["chunk_size"], device)
     task = WeightedU0Task(build_model(settings["model"], atomref), training["lr"], training["scheduler"], name,
-                          total_steps=max_steps, validate_every=validate_every)
+                          total_steps=max_steps, validate_every=validate_every, chunk_molecules=chunk)
     # The logs grow beside the checkpoints (Snakemake deletes a failed job's
     # outputs) and are copied to the outputs at the end, so a resumed run
     # continues the curves it had.
@@ -399,10 +439,10 @@ def train(
         deterministic=False,
         num_sanity_val_steps=0,
     )
-    device = "gpu" if torch.cuda.is_available() else "cpu"
     log.info(
-        "training %s seed %d on %s: %d train / %d val molecules, batch %d, %d steps (%d epochs, budget rule %s)%s",
-        name, seed, device, len(idx["train"]), len(idx["val"]), training["batch_size"], max_steps, max_epochs,
+        "training %s seed %d on %s: %d train / %d val molecules, batch %d%s, %d steps (%d epochs, budget rule %s)%s",
+        name, seed, device.type, len(idx["train"]), len(idx["val"]), training["batch_size"],
+        f" in chunks of {chunk}" if chunk and chunk < training["batch_size"] else "", max_steps, max_epochs,
         training["budget"], f", resuming from {last}" if resume else "",
     )
     start = time.perf_counter()
@@ -437,7 +477,7 @@ def train(
         "steps": trainer.global_step,
         "step_budget": max_steps,
         "budget_rule": training["budget"],
-        "device": device,
+        "device": "gpu" if device.type == "cuda" else "cpu",
         "threads": threads,
         "best_val_mse_eV2": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else math.nan,
         "n_train": len(idx["train"]),
@@ -451,6 +491,7 @@ def load_model(path) -> tuple[nn.Module, dict]:
     """A trained model from model.pt; tensors and JSON only, no pickled code."""
     saved = torch.load(path, map_location="cpu", weights_only=True)
     settings = json.loads(saved["settings_json"])
+    settings["model"].setdefault("implementation", "schnetpack")  # models saved before the key existed
     model = build_model(settings["model"])
     for key, value in saved["state_dict"].items():
         # AddOffsets' mean is a shape-[] buffer after training, shape [1] when built

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from workflow_scripts import linear_reference, logs, packed_data
+from workflow_scripts.devices import claim_gpu
 from workflow_scripts.atomic import write_parquet, write_text
 from workflow_scripts.predictions import predictions_frame
 from workflow_scripts.subsets import check_batch_fits, validation_for
@@ -14,6 +15,10 @@ from workflow_scripts.training import load_model, predict, train
 from workflow_scripts.weights import loss_weights
 
 log = logs.from_snakemake(snakemake)
+startup = logs.seconds_since_process_start()
+log.info("job started %.1f s ago (Python, Snakemake's script preamble, imports of torch, Lightning, SchNetPack)",
+         startup or float("nan"))
+gpu = claim_gpu()  # this training's own GPU on a multi-GPU machine, before anything starts CUDA
 settings = snakemake.params.settings
 out = snakemake.output
 split = pd.read_parquet(snakemake.input.split)
@@ -50,6 +55,12 @@ else:
 frame = predictions_frame(split.iloc[idx["test"]], snakemake.input.table, predicted)
 timing["eval_seconds"] = time.perf_counter() - start
 write_parquet(frame, out.predictions)
-write_text(out.timing, json.dumps(timing, indent=2))
 log.info("%d test molecules predicted in %.1f s; test MAE %.1f meV", len(frame), timing["eval_seconds"],
          1000 * np.abs(frame["U0_pred_eV"] - frame["U0_true_eV"]).mean())
+timing["startup_seconds"] = startup
+timing["job_seconds"] = logs.seconds_since_process_start()
+if startup is not None:
+    outside = timing["job_seconds"] - timing["train_seconds"]
+    log.info("job %.1f s: training %.1f s, outside training %.1f s (start-up %.1f s, the rest %.1f s)",
+             timing["job_seconds"], timing["train_seconds"], outside, startup, outside - startup)
+write_text(out.timing, json.dumps(timing, indent=2))
