@@ -60,6 +60,9 @@ RUN_OUTPUTS = {
     "val_log": "val_log.csv",
     "timing": "timing.json",
     "predictions": "predictions.parquet",
+    # the best model for SchNetPack's own tools (its ASE calculator, spkpredict)
+    "export": "schnetpack/best_model",
+    "export_info": "schnetpack/model_info.json",
 }
 
 

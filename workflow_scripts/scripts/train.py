@@ -8,6 +8,7 @@ import pandas as pd
 
 from workflow_scripts import linear_reference, logs, packed_data
 from workflow_scripts.atomic import write_parquet, write_text
+from workflow_scripts.export import export_model
 from workflow_scripts.predictions import predictions_frame
 from workflow_scripts.subsets import check_batch_fits, validation_for
 from workflow_scripts.training import load_model, predict, train
@@ -42,6 +43,7 @@ timing = train(snakemake.input.data, idx, weights, settings, int(snakemake.wildc
 
 start = time.perf_counter()
 model, saved_settings = load_model(out.model)
+export_model(model, saved_settings, int(snakemake.wildcards.seed), out.export, out.export_info)
 if settings["training"]["data_path"] == "packed":
     predicted = packed_data.predict(model, packed_data.load_store(snakemake.input.data), idx["test"],
                                     saved_settings["model"]["data_cutoff"])
