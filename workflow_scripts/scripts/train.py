@@ -39,7 +39,9 @@ if settings["model"]["energy_reference"] == "fitted":
     log.info("fitted atom energies (eV): %s", ", ".join(f"{e} {v:.4f}" for e, v in reference.coefficients.items()))
 timing = train(snakemake.input.data, idx, weights, settings, int(snakemake.wildcards.seed),
                out.model.rsplit("/", 1)[0], threads=snakemake.threads, atomref=atomref,
-               n_training_set=int((split["split"] == "train").sum()))
+               n_training_set=int((split["split"] == "train").sum()),
+               # from the config, not a param of the rule: turning TensorBoard off or on re-trains nothing
+               tensorboard=snakemake.config["tensorboard"])
 
 start = time.perf_counter()
 model, saved_settings = load_model(out.model)
