@@ -32,6 +32,7 @@ import schnetpack.transform as trn
 
 from .atomic import atomic_path, write_csv, write_text
 from .atoms_db import U0
+from .damage import resumable_step
 from .packed_data import PackedDataModule, load_store
 from .tensorboard_log import tensorboard_logging
 
@@ -341,7 +342,7 @@ def train(
     ``weights`` holds every pool molecule's loss weight. ``atomref`` holds the fitted per-element
     energies when ``model.energy_reference`` is ``fitted``; ``n_training_set`` the molecules of the whole
     training set, for the ``equal_steps`` budget (default: this run's). An interrupted run resumes from
-    ``out_dir/checkpoints/last.ckpt`` when it was made for the same settings. ``tensorboard``: also
+    ``out_dir/checkpoints/last.ckpt`` when it was made for the same settings (and loads). ``tensorboard``: also
     log the curves for TensorBoard in ``out_dir/tensorboard`` (tensorboard_log.py).
     """
     out_dir = Path(out_dir)
@@ -363,9 +364,8 @@ def train(
         log.warning("checkpoint %s was made for other settings; training %s from scratch", last, name)
         for old in work_dir.glob("*.ckpt"):
             old.unlink()
-    resume_step = None
-    if resume:
-        resume_step = int(torch.load(last, map_location="cpu", weights_only=True)["global_step"])
+    resume_step = resumable_step(work_dir) if resume else None  # None: damaged, warned, from scratch
+    resume = resume_step is not None
     write_text(stamp, identity)
 
     data_cutoff = settings["model"]["data_cutoff"]
