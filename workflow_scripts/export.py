@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 
+import schnetpack.transform as trn
 import torch
 from torch import nn
 
@@ -27,7 +28,8 @@ def model_info(settings: dict, seed: int) -> dict:
     cutoff = settings["model"]["data_cutoff"]
     # The calculator casts the whole model to its dtype. Fitted reference energies are float64 in the workflow
     # (float32 would round their sum, about -10^4 eV, by meV); QM9's atom references are float32 there, as in
-    # SchNetPack's data module, so float32 reproduces the study's numbers and float64 would differ by meV.
+    # SchNetPack's data module, so float32 reproduces the study's numbers and float64 would differ by meV
+    # (their mean per atom stays float64 either way: keep_mean_float64).
     dtype = "float64" if settings["model"]["energy_reference"] == "fitted" else "float32"
     return {
         "experiment": settings["name"],
@@ -55,9 +57,22 @@ def check_portable(model: nn.Module) -> None:
         raise TypeError(f"the model holds classes SchNetPack's tools cannot load elsewhere: {foreign}")
 
 
+def keep_mean_float64(model: nn.Module) -> None:
+    """Keep AddOffsets' mean per atom a float64 scalar when a calculator casts the model to float32.
+
+    The workflow adds ``mean * n_atoms`` in float64; cast to float32, the mean would shift energies by up to
+    1e-5 eV. As a plain 0-dim tensor instead of a buffer, ``model.to(dtype)`` leaves it alone, and a 0-dim CPU
+    tensor combines with tensors on any device.
+    """
+    for module in model.modules():
+        if isinstance(module, trn.AddOffsets) and module.add_mean and module.mean.dim() == 0:
+            module.mean = module._buffers.pop("mean").double()
+
+
 def export_model(model: nn.Module, settings: dict, seed: int, model_path, info_path) -> None:
     """Write ``model`` (as ``training.load_model`` returns it) as a pickled SchNetPack model, and its info JSON."""
     exported = copy.deepcopy(model).cpu().eval()
+    keep_mean_float64(exported)
     check_portable(exported)
     with atomic_path(model_path) as tmp:
         torch.save(exported, tmp)
