@@ -58,11 +58,11 @@ def tensorboard_logging(out_dir, settings: dict, seed: int, enabled: bool, resum
     A run trained from scratch starts a new log; a resumed one drops what was logged after its checkpoint's step
     (``resume_step``), which it trains again, so the curves read as those of an uninterrupted run.
     """
+    log_dir = Path(out_dir) / TENSORBOARD_DIR
+    if resume_step is None and log_dir.exists():  # an earlier training's curves, on or off now
+        shutil.rmtree(log_dir)
     if not enabled:
         return False, []
-    log_dir = Path(out_dir) / TENSORBOARD_DIR
-    if resume_step is None and log_dir.exists():
-        shutil.rmtree(log_dir)
     purge = {} if resume_step is None else {"purge_step": resume_step}
     logger = SettingsTensorBoardLogger(settings, seed, save_dir=str(out_dir), name=TENSORBOARD_DIR, version="",
                                        default_hp_metric=False, **purge)
