@@ -137,6 +137,18 @@ def training_molecules(wildcards):
     return experiment_subset(wildcards)
 
 
+# ---- predictions for a user's molecules -------------------------------------
+from workflow_scripts.config import prediction_run
+from workflow_scripts.molecules import molecule_files
+
+PREDICT_RUN = "{}/seed{}".format(*prediction_run(config, EXPERIMENTS))
+
+
+def prediction_molecules(wildcards):
+    """The files predict.molecules names; relative ones from here, else beside the Snakefile (the examples)."""
+    return molecule_files(config["predict"]["molecules"], [".", workflow.basedir])
+
+
 # ---- figures ---------------------------------------------------------------
 FIGURES = f"{RESULTS}/figures"
 
