@@ -45,7 +45,8 @@ def model_info(settings: dict, seed: int) -> dict:
             f"cutoff={cutoff}), energy_key='{U0}', force_key=None, energy_unit='eV', position_unit='Angstrom', "
             f"dtype=torch.{dtype})"
         ),
-        "spkpredict": f"spkpredict modeldir=DIR datapath=DB.db outputdir=OUT cutoff={cutoff}",
+        # write_interval=batch: the default (epoch) fails in SchNetPack 2.2.0 under Lightning 2.6
+        "spkpredict": f"spkpredict modeldir=DIR datapath=DB.db outputdir=OUT cutoff={cutoff} write_interval=batch",
     }
 
 
