@@ -16,10 +16,10 @@ import torch
 
 from tests.test_training import PACKED, fail_at_step, pool, steps_per_epoch  # noqa: F401 (a fixture)
 from workflow_scripts import logs
-from workflow_scripts.damage import DamagedFileError, check_file, check_inputs, load_weights, read_parquet
+from workflow_scripts.damage import DamagedFileError, check_file, check_inputs, read_parquet
 from workflow_scripts.evaluation import METRIC_COLUMNS
 from workflow_scripts.predictions import COLUMNS as PREDICTION_COLUMNS
-from workflow_scripts.training import train
+from workflow_scripts.training import load_model, train
 
 FIX = "it was removed: run snakemake again and it is made anew"
 
@@ -97,7 +97,6 @@ def test_a_damaged_model_file_is_named_and_removed(tmp_path, damage):
     path = tmp_path / "model.pt"
     torch.save({"state_dict": {"w": torch.ones(1000)}, "settings_json": "{}", "seed": 0}, path)
     check_file(path)
-    assert load_weights(path)["seed"] == 0
     damage(path)
     assert_named_and_removed(path, "model.pt is damaged")
 
@@ -107,10 +106,12 @@ class Payload:
 
 
 def test_a_model_holding_pickled_code_is_refused_not_taken_for_damage(tmp_path):
+    """Whole as an archive, so kept; loading it is refused (weights only), as before."""
     path = tmp_path / "model.pt"
-    torch.save({"state_dict": {}, "extra": Payload()}, path)
+    torch.save({"state_dict": {}, "settings_json": "{}", "seed": 0, "extra": Payload()}, path)
+    check_file(path)
     with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
-        load_weights(path)
+        load_model(path)
     assert path.exists()
 
 

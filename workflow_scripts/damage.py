@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import pickle
 import zipfile
 from pathlib import Path
 
@@ -35,11 +34,6 @@ class DamagedFileError(RuntimeError):
 
 # Not damage: the file is absent or unreadable for this user, or the machine is out of memory.
 NOT_DAMAGE = (FileNotFoundError, PermissionError, IsADirectoryError, MemoryError)
-
-
-def is_code_refusal(error: BaseException) -> bool:
-    """torch.load(weights_only=True) refusing pickled code: a security refusal, reported as such, not as damage."""
-    return isinstance(error, pickle.UnpicklingError) and "Weights only load failed" in str(error)
 
 
 def _reason(error: BaseException) -> str:
@@ -68,8 +62,6 @@ def reading(path):
     except NOT_DAMAGE:
         raise
     except Exception as error:  # what libraries raise on a damaged file varies widely: see tests/test_damaged_files.py
-        if is_code_refusal(error):
-            raise
         raise damaged(path, _reason(error)) from None
 
 
@@ -117,13 +109,8 @@ def check_file(path) -> None:
                 bad = archive.testzip()
             if bad is not None:
                 raise ValueError(f"its member {bad} fails its CRC check")
-    required = expected_columns(path)
-    if required and columns is not None:
-        missing = [c for c in required if c not in columns]
-        if missing:
-            raise damaged(path, f"no column {', '.join(missing)}")
-        if rows == 0:
-            raise damaged(path, "no rows")
+    if columns is not None:
+        _require(path, columns, rows, expected_columns(path))
 
 
 def check_inputs(paths, results: str = "results") -> None:
@@ -134,44 +121,35 @@ def check_inputs(paths, results: str = "results") -> None:
             check_file(path)
 
 
-def _check_columns(frame: pd.DataFrame, path, required, rows: bool = True) -> pd.DataFrame:
-    missing = [c for c in required or () if c not in frame.columns]
+def _require(path, columns, rows: int, required) -> None:
+    """``required`` columns (None: any) present, and some rows where columns are required."""
+    missing = [c for c in required or () if c not in columns]
     if missing:
         raise damaged(path, f"no column {', '.join(missing)}")
-    if required and rows and (frame.empty or frame[list(required)].isna().all(axis=None)):
+    if required and rows == 0:
         raise damaged(path, "no rows")
+
+
+def read_parquet(path, columns=None) -> pd.DataFrame:
+    """A Parquet table the workflow wrote, whole, with the columns its readers rely on (EXPECTED_COLUMNS)."""
+    with reading(path):
+        frame = pd.read_parquet(path, columns=columns)
+    _require(path, frame.columns, len(frame), None if columns else expected_columns(path))
     return frame
 
 
-def read_parquet(path, columns=None, required=None) -> pd.DataFrame:
-    """A Parquet table the workflow wrote; ``required``: columns it must hold, with rows."""
+def read_csv(path) -> pd.DataFrame:
+    """A CSV table the workflow wrote, with the columns its readers rely on (EXPECTED_COLUMNS)."""
     with reading(path):
-        frame = pd.read_parquet(path, columns=columns)
-    return _check_columns(frame, path, required)
-
-
-def read_csv(path, required=None, **kwargs) -> pd.DataFrame:
-    """A CSV table the workflow wrote; ``required``: columns it must hold, with rows."""
-    with reading(path):
-        frame = pd.read_csv(path, **kwargs)
-    return _check_columns(frame, path, required)
-
-
-def read_json(path) -> dict:
-    with reading(path):
-        return json.loads(Path(path).read_text())
+        frame = pd.read_csv(path)
+    _require(path, frame.columns, len(frame), expected_columns(path))
+    return frame
 
 
 def _torch_load(path) -> dict:
     import torch  # here: most jobs read no model, and importing torch takes seconds
 
     return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def load_weights(path) -> dict:
-    """A checkpoint or model file, tensors and plain values only (``torch.load(weights_only=True)``)."""
-    with reading(path):
-        return _torch_load(path)
 
 
 def resumable_step(work_dir, logs=("train_log.csv", "val_log.csv")) -> int | None:
