@@ -18,6 +18,7 @@ include: "rules/data.smk"
 include: "rules/analysis.smk"
 include: "rules/study.smk"
 include: "rules/report.smk"
+include: "rules/predict.smk"
 
 
 rule all:
@@ -26,3 +27,9 @@ rule all:
         rules.qm9_metadata.output.table,
         analysis_outputs(),
         rules.report.output.report,
+
+
+# U0 of your own molecules (config predict): snakemake --cores 2 predict
+rule predict:
+    input:
+        f"{RESULTS}/predict/{PREDICT_RUN}/predictions.csv",

@@ -60,6 +60,9 @@ RUN_OUTPUTS = {
     "val_log": "val_log.csv",
     "timing": "timing.json",
     "predictions": "predictions.parquet",
+    # the best model for SchNetPack's own tools (its ASE calculator, spkpredict)
+    "export": "schnetpack/best_model",
+    "export_info": "schnetpack/model_info.json",
 }
 
 
@@ -137,6 +140,18 @@ def training_molecules(wildcards):
     if wildcards.experiment == LINEAR_REFERENCE:
         return SPLIT
     return experiment_subset(wildcards)
+
+
+# ---- predictions for a user's molecules -------------------------------------
+from workflow_scripts.config import prediction_run
+from workflow_scripts.molecules import molecule_files
+
+PREDICT_RUN = "{}/seed{}".format(*prediction_run(config, EXPERIMENTS))
+
+
+def prediction_molecules(wildcards):
+    """The files predict.molecules names; relative ones from here, else beside the Snakefile (the examples)."""
+    return molecule_files(config["predict"]["molecules"], [".", workflow.basedir])
 
 
 # ---- figures ---------------------------------------------------------------

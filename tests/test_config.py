@@ -223,3 +223,23 @@ def test_training_runtime_grows_with_epochs_pool_and_attempt(base_config):
     # the first-N-molecules setting bounds the pool too
     thesis["data"] = {**thesis["data"], "max_molecules": 13083}
     assert training_runtime_minutes(thesis, baseline) == 30 + 18
+
+
+def test_predict_names_a_trained_experiment_and_one_of_its_seeds(base_config):
+    from workflow_scripts.config import prediction_run
+
+    def run_of(**predict):
+        config = check({**base_config, "predict": {**base_config["predict"], **predict}})
+        return prediction_run(config, {e["name"]: e for e in expand_experiments(config)})
+
+    assert run_of() == ("baseline", 0)
+    assert run_of(experiment="hp_lr-0.001", seed=0) == ("hp_lr-0.001", 0)
+    with pytest.raises(ConfigError, match=r"^config: predict.experiment = 'linear_reference' is not a trained "
+                                          r"experiment of this study; choose one of \["):
+        run_of(experiment="linear_reference")
+    # the quick scale keeps 2 of the baseline's 3 seeds
+    with pytest.raises(ConfigError, match=r"^config: predict.seed = 2 is not a seed of baseline at scale quick; "
+                                          r"choose one of \[0, 1\]"):
+        run_of(seed=2)
+    with pytest.raises(ConfigError, match=r"^config: predict.molecules = \[\] is not allowed"):
+        run_of(molecules=[])

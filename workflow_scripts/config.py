@@ -261,6 +261,23 @@ def reused_runs(experiments: list[dict], subsets: dict) -> dict[tuple[str, int],
     return reused
 
 
+def prediction_run(config: dict, experiments: dict) -> tuple[str, int]:
+    """(experiment, seed) whose model rule predict uses: ``predict.experiment`` among ``experiments`` (those run)."""
+    name, seed = config["predict"]["experiment"], config["predict"]["seed"]
+    if name not in experiments:
+        raise ConfigError(
+            f"config: predict.experiment = {name!r} is not a trained experiment of this study; choose one of "
+            f"{sorted(experiments)}" + (" (only_experiments leaves out the others)" if config["only_experiments"] else "")
+        )
+    seeds = experiments[name]["seeds"]
+    if seed is None:
+        return name, seeds[0]
+    if seed not in seeds:
+        raise ConfigError(f"config: predict.seed = {seed} is not a seed of {name} at scale {config['scale']}; "
+                          f"choose one of {seeds} (or null: the first)")
+    return name, seed
+
+
 def _set_dotted(target: dict, dotted: str, value) -> None:
     keys = dotted.split(".")
     for key in keys[:-1]:

@@ -21,7 +21,9 @@ def setup(log_path=None, name: str = "qm9study") -> logging.Logger:
     def log_uncaught(kind, error, trace):
         # the reason a job failed belongs in its log (show-failed-logs prints it;
         # on a cluster it is the file a user opens), not only on stderr
-        if not issubclass(kind, KeyboardInterrupt):
+        if getattr(error, "user_facing", False):  # the message says what is wrong and how to recover
+            logger.error("failed: %s", error)
+        elif not issubclass(kind, KeyboardInterrupt):
             logger.error("failed: %s: %s", kind.__name__, error, exc_info=(kind, error, trace))
         else:
             sys.__excepthook__(kind, error, trace)
@@ -31,8 +33,13 @@ def setup(log_path=None, name: str = "qm9study") -> logging.Logger:
 
 
 def from_snakemake(snakemake) -> logging.Logger:
+    """The job's logger; the job's inputs made by the workflow are checked for damage first (damage.py)."""
+    from .damage import check_inputs
+
     log = snakemake.log[0] if len(snakemake.log) else None
-    return setup(log, name=snakemake.rule)
+    logger = setup(log, name=snakemake.rule)
+    check_inputs(snakemake.input)
+    return logger
 
 
 def seconds_since_process_start() -> float | None:

@@ -33,8 +33,10 @@ import schnetpack.transform as trn
 from .atomic import atomic_path, write_csv, write_text
 from .batch_chunks import chunk_molecules, split_batch
 from .atoms_db import U0
+from .damage import resumable_step
 from .packed_data import PackedDataModule, load_store
 from .pair_symmetric_schnet import PairSymmetricSchNet
+from .tensorboard_log import tensorboard_logging
 
 log = logging.getLogger(__name__)
 WEIGHT = "loss_weight"
@@ -369,6 +371,7 @@ def step_budget(training: dict, n_train: int, n_training_set: int) -> tuple[int,
 def train(
     data_path, idx: dict, weights: np.ndarray, settings: dict, seed: int, out_dir, threads: int = 1,
     progress_bar: bool | None = None, atomref: np.ndarray | None = None, n_training_set: int | None = None,
+    tensorboard: bool = False,
 ) -> dict:
     """Train one experiment and seed; write model.pt, train_log.csv and val_log.csv; return the timing.
 
@@ -377,7 +380,8 @@ def train(
     ``weights`` holds every pool molecule's loss weight. ``atomref`` holds the fitted per-element
     energies when ``model.energy_reference`` is ``fitted``; ``n_training_set`` the molecules of the whole
     training set, for the ``equal_steps`` budget (default: this run's). An interrupted run resumes from
-    ``out_dir/checkpoints/last.ckpt`` when it was made for the same settings.
+    ``out_dir/checkpoints/last.ckpt`` when it was made for the same settings (and loads). ``tensorboard``: also
+    log the curves for TensorBoard in ``out_dir/tensorboard`` (tensorboard_log.py).
     """
     out_dir = Path(out_dir)
     work_dir = out_dir / "checkpoints"
@@ -398,6 +402,8 @@ def train(
         log.warning("checkpoint %s was made for other settings; training %s from scratch", last, name)
         for old in work_dir.glob("*.ckpt"):
             old.unlink()
+    resume_step = resumable_step(work_dir) if resume else None  # None: damaged, warned, from scratch
+    resume = resume_step is not None
     write_text(stamp, identity)
 
     data_cutoff = settings["model"]["data_cutoff"]
@@ -424,6 +430,8 @@ def train(
         callbacks.append(WeightAverage(decay=training["ema_decay"]))
     if training["early_stopping_patience"]:
         callbacks.append(pl.callbacks.EarlyStopping(monitor="val_loss", patience=training["early_stopping_patience"]))
+    logger, logging_callbacks = tensorboard_logging(out_dir, settings, seed, tensorboard, resume_step)
+    callbacks += logging_callbacks
     if progress_bar is None:
         progress_bar = sys.stderr.isatty()
     trainer = pl.Trainer(
@@ -432,7 +440,7 @@ def train(
         accelerator="auto",
         devices=1,
         callbacks=callbacks,
-        logger=False,
+        logger=logger,
         enable_progress_bar=progress_bar,
         enable_model_summary=False,
         default_root_dir=str(work_dir),

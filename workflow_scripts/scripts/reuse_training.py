@@ -9,7 +9,7 @@ from workflow_scripts.atomic import atomic_path, write_text
 log = logs.from_snakemake(snakemake)
 for name, source in snakemake.input.items():
     target = getattr(snakemake.output, name)
-    if name == "timing":
+    if name in ("timing", "export_info"):
         timing = json.loads(open(source).read())
         write_text(target, json.dumps({**timing, "reused_from": snakemake.params.source}, indent=2))
     else:

@@ -9,13 +9,14 @@ import pandas as pd
 from workflow_scripts import linear_reference, logs, packed_data
 from workflow_scripts.devices import claim_gpu
 from workflow_scripts.atomic import write_parquet, write_text
+from workflow_scripts.export import export_model
 from workflow_scripts.predictions import predictions_frame
 from workflow_scripts.subsets import check_batch_fits, validation_for
 from workflow_scripts.training import load_model, predict, train
 from workflow_scripts.weights import loss_weights
 
+startup = logs.seconds_since_process_start()  # before the input checks: Python, preamble and imports only
 log = logs.from_snakemake(snakemake)
-startup = logs.seconds_since_process_start()
 log.info("job started %.1f s ago (Python, Snakemake's script preamble, imports of torch, Lightning, SchNetPack)",
          startup or float("nan"))
 gpu = claim_gpu()  # this training's own GPU on a multi-GPU machine, before anything starts CUDA
@@ -43,10 +44,13 @@ if settings["model"]["energy_reference"] == "fitted":
     log.info("fitted atom energies (eV): %s", ", ".join(f"{e} {v:.4f}" for e, v in reference.coefficients.items()))
 timing = train(snakemake.input.data, idx, weights, settings, int(snakemake.wildcards.seed),
                out.model.rsplit("/", 1)[0], threads=snakemake.threads, atomref=atomref,
-               n_training_set=int((split["split"] == "train").sum()))
+               n_training_set=int((split["split"] == "train").sum()),
+               # from the config, not a param of the rule: turning TensorBoard off or on re-trains nothing
+               tensorboard=snakemake.config["tensorboard"])
 
 start = time.perf_counter()
 model, saved_settings = load_model(out.model)
+export_model(model, saved_settings, int(snakemake.wildcards.seed), out.export, out.export_info)
 if settings["training"]["data_path"] == "packed":
     predicted = packed_data.predict(model, packed_data.load_store(snakemake.input.data), idx["test"],
                                     saved_settings["model"]["data_cutoff"])

@@ -1,0 +1,69 @@
+"""TensorBoard logs of a training run, through Lightning's TensorBoardLogger, beside the CSV logs.
+
+Each run writes ``<run folder>/tensorboard/``, so ``tensorboard --logdir results/experiments`` lists every run as
+``<experiment>/seed<seed>/tensorboard``. Tags: ``train/<column>`` for every column of train_log.csv (every 10th step),
+``val_loss`` and ``val_mae`` (per validated epoch, eV^2 and eV, from the task's own logging), ``train_loss`` (the
+optimized loss, every 50 steps) and ``epoch``; the run's settings appear as hyperparameters. Steps count from 0,
+Lightning's convention: TensorBoard's step s is step s + 1 of train_log.csv and val_log.csv.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytorch_lightning as pl
+from pytorch_lightning.loggers import TensorBoardLogger
+
+TENSORBOARD_DIR = "tensorboard"
+LOG_EVERY = 10  # steps between the study curves' TensorBoard points
+
+
+class SettingsTensorBoardLogger(TensorBoardLogger):
+    """Lightning's TensorBoard logger whose hyperparameters are the run's settings.
+
+    Lightning would log the task's constructor arguments, which hold the model object itself.
+    """
+
+    def __init__(self, settings: dict, seed: int, **kwargs):
+        super().__init__(**kwargs)
+        self.settings = {**settings, "seed": seed}
+
+    def log_hyperparams(self, params, metrics=None, step=None) -> None:
+        super().log_hyperparams(self.settings, metrics=metrics, step=step)
+
+
+class TensorBoardCurves(pl.Callback):
+    """The study's per-step curves (train_log.csv) in TensorBoard too, every ``every`` steps.
+
+    From the batch statistics the task already copied to the host: no extra device synchronisation. Writing
+    them costs about 0.3 ms a step on this CPU, some 3 % of a quick-scale step; every 10th step, 0.3 %.
+    """
+
+    def __init__(self, every: int | None = None):
+        self.every = every or LOG_EVERY
+
+    def on_train_batch_end(self, trainer, task, outputs, batch, batch_idx):
+        if task.batch_stats is None or trainer.logger is None or (trainer.global_step - 1) % self.every:
+            return
+        metrics = {f"train/{name}": value for name, value in task.batch_stats.items()}
+        metrics["train/lr"] = trainer.optimizers[0].param_groups[0]["lr"]
+        # Lightning's step for a batch's logs is the number of steps before it (0-based)
+        trainer.logger.log_metrics(metrics, step=trainer.global_step - 1)
+
+
+def tensorboard_logging(out_dir, settings: dict, seed: int, enabled: bool, resume_step: int | None):
+    """(logger, callbacks) for pl.Trainer: TensorBoard in ``out_dir/tensorboard``, or (False, []) when not enabled.
+
+    A run trained from scratch starts a new log; a resumed one drops what was logged after its checkpoint's step
+    (``resume_step``), which it trains again, so the curves read as those of an uninterrupted run.
+    """
+    log_dir = Path(out_dir) / TENSORBOARD_DIR
+    if resume_step is None and log_dir.exists():  # an earlier training's curves, on or off now
+        shutil.rmtree(log_dir)
+    if not enabled:
+        return False, []
+    purge = {} if resume_step is None else {"purge_step": resume_step}
+    logger = SettingsTensorBoardLogger(settings, seed, save_dir=str(out_dir), name=TENSORBOARD_DIR, version="",
+                                       default_hp_metric=False, **purge)
+    return logger, [TensorBoardCurves()]
