@@ -120,33 +120,49 @@ def data_work(batches):
 def training_work(task, loader, prepare, device):
     """Runs ``k`` optimizer steps (next batch, prepare, training_step, backward, Adam); returns the molecules.
 
-    A loader with worker processes gets a fresh iterator per call, shut down at the end of it: left running,
-    its workers would go on building batches ahead (prefetch) in the time of the next recipe's round. Each
-    round of such a recipe therefore pays for starting its workers, as every epoch of a real training does.
+    A loader with worker processes keeps building batches ahead (prefetch) after the last step of a round; that
+    work belongs to its recipe, so a round ends only when its workers are idle, and it does not land in the
+    next recipe's round. A new epoch starts the workers again, as in a real training.
     """
     task.to(device).train()
     optimizer = torch.optim.Adam(task.parameters(), lr=1e-4)
-    batches = forever(loader)
+    source = {"batches": iter(loader)}
 
     def steps(k: int) -> int:
         molecules = 0
-        source = iter(loader) if loader.num_workers else batches
         for step in range(k):
             try:
-                batch = prepare(next(source))
-            except StopIteration:  # a fresh iterator's epoch ended
-                source = iter(loader)
-                batch = prepare(next(source))
+                batch = next(source["batches"])
+            except StopIteration:
+                source["batches"] = iter(loader)
+                batch = next(source["batches"])
+            batch = prepare(batch)
             optimizer.zero_grad(set_to_none=True)  # before the step: a chunked step's backward starts inside it
             loss = task.training_step(batch, step)  # reads the loss (.item()): a device sync per step, as in training
             loss.backward()
             optimizer.step()
             molecules += len(batch[props.n_atoms])
-        if source is not batches:
-            source._shutdown_workers()
+        if loader.num_workers:
+            wait_for_idle_workers(source["batches"])
         return molecules
 
     return steps
+
+
+def wait_for_idle_workers(batches, poll_seconds: float = 0.005, settle: int = 4) -> None:
+    """Returns once none of the loader's worker processes has been running for ``settle`` polls in a row."""
+    pids = [worker.pid for worker in getattr(batches, "_workers", [])]  # torch's multi-process loader iterator
+
+    def running(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
+        except OSError:
+            return False
+
+    calm = 0
+    while pids and calm < settle:
+        time.sleep(poll_seconds)
+        calm = 0 if any(running(pid) for pid in pids) else calm + 1
 
 
 def interleaved(work: dict, units: dict, rounds: int, device: torch.device, quiet: bool = False) -> dict:

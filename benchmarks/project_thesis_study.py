@@ -8,8 +8,9 @@ What it counts, from the repository's config.yaml at `scale: thesis` and the rea
 optimizer steps under the config's budget rule (workflow_scripts.training.step_budget) on its real subset,
 and its validation passes. Time = molecule passes / rate, where the rate comes from
 benchmarks/bench_data_path.py at batch 512 (the thesis batch) for the two measured widths; other widths follow
-the power law through them, other interaction counts scale as 3 / n_interactions, and a validation pass
-(forward only) costs a third of a training pass. Trainings run one after another on the CPU (each uses every
+the power law through them, other interaction counts scale as 3 / n_interactions, other batch sizes train at
+the same rate (batches run in chunks: the benchmark's batch-512 rate is within 10 % of its batch-100 rate), and
+a validation pass (forward only) costs a third of a training pass. Early stopping is ignored: an upper bound. Trainings run one after another on the CPU (each uses every
 core). For a GPU cluster, one per-epoch time for a full-QM9 epoch at width 128 (--gpu-epoch-seconds, not
 measured here: no GPU was available) scales each training, and --gpus trainings run at once.
 """
@@ -48,6 +49,8 @@ def main():
                         help="seconds per full-QM9 training epoch at width 128 on one GPU (an assumption)")
     args = parser.parse_args()
     rates = {int(w): float(r) for w, r in (item.split("=") for item in args.rate)}
+    if len(rates) < 2:
+        parser.error("give --rate for two widths, e.g. --rate 128=400 --rate 38=1100")
     config = validate_config({**load_yaml(REPO / "config.yaml"), "scale": "thesis"})
     experiments = expand_experiments(config)
     reused = reused_runs(experiments, config["subsets"])

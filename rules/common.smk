@@ -112,7 +112,9 @@ def experiment_subset(wildcards):
 # (each training claims its own GPU: workflow_scripts/devices.py).
 LOCAL_GPUS = visible_gpus()
 TRAINING_GPUS = 1 if LOCAL_GPUS else 0
-if LOCAL_GPUS and workflow.local_exec and "gpu" not in workflow.global_resources:
+# (workflow.nodes is set by --jobs for cluster executors only: there SLURM
+# pins the GPUs and this machine's count must not cap the cluster's jobs)
+if LOCAL_GPUS and workflow.nodes is None and "gpu" not in workflow.global_resources:
     workflow.global_resources["gpu"] = LOCAL_GPUS
 
 

@@ -23,10 +23,10 @@ def test_device_files_count_gpus_not_control_devices(tmp_path):
     assert visible_gpus({}, tmp_path) == 2
 
 
-def test_device_files_name_the_gpus_in_order(tmp_path):
+def test_device_files_count_as_cuda_device_numbers(tmp_path):
     for name in ("nvidia10", "nvidia2", "nvidiactl"):
         (tmp_path / name).touch()
-    assert visible_gpu_ids({}, tmp_path) == ["2", "10"]
+    assert visible_gpu_ids({}, tmp_path) == ["0", "1"]
 
 
 def test_each_training_claims_its_own_gpu_and_frees_it(tmp_path):
@@ -46,17 +46,24 @@ def test_a_training_waits_while_every_gpu_is_held(tmp_path):
     held = claim_gpu({"CUDA_VISIBLE_DEVICES": "0"}, lock_dir=tmp_path)
     # another process (a lock held by a process that ends is freed by the kernel, however it ends)
     waiter = subprocess.Popen(
-        [sys.executable, "-c", "import os, sys; from workflow_scripts.devices import claim_gpu; "
+        [sys.executable, "-c", "import logging, os; from workflow_scripts.devices import claim_gpu; "
+         "logging.basicConfig(level=logging.INFO); "
          f"c = claim_gpu(lock_dir={str(tmp_path)!r}, poll_seconds=0.1); print(c.gpu, os.environ['CUDA_VISIBLE_DEVICES'])"],
-        cwd=REPO, env={"CUDA_VISIBLE_DEVICES": "0", "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True,
+        cwd=REPO, env={"CUDA_VISIBLE_DEVICES": "0", "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
     )
-    try:
-        waiter.wait(timeout=1.0)
-        raise AssertionError("the second training did not wait for the held GPU")
-    except subprocess.TimeoutExpired:
-        pass
+    waiting = waiter.stderr.readline()  # blocks until the waiter has tried and says it waits
+    assert "held by other trainings" in waiting, waiting
+    assert waiter.poll() is None  # still waiting
     held.release()
     assert waiter.communicate(timeout=30)[0].split() == ["0", "0"]
+
+
+def test_device_files_are_numbered_as_cuda_numbers_them(tmp_path):
+    (tmp_path / "nvidia2").touch()  # a container given the third GPU alone: CUDA calls it device 0
+    claim = claim_gpu({}, dev=tmp_path, lock_dir=tmp_path / "locks")
+    assert claim.gpu == "0"
+    claim.release()
 
 
 def test_no_claim_without_gpus_or_under_slurm(tmp_path):

@@ -171,7 +171,7 @@ def test_out_of_memory_names_the_batch_size_to_try(pool, tmp_path, monkeypatch):
     root, split, idx = pool
     fail_at_step(monkeypatch, 0, torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     with pytest.raises(TrainingError, match=r"experiment tiny: out of memory at batch size 16; "
-                                            r"try training.batch_size: 8 for this experiment"):
+                                            r"try training.chunk_size: 8 for this experiment"):
         train(root / "pool.npz", idx, np.ones(len(split)), PACKED, seed=0, out_dir=tmp_path, progress_bar=False)
 
 

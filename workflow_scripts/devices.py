@@ -36,14 +36,15 @@ def visible_gpu_ids(environ=None, dev: Path = Path("/dev")) -> list[str]:
         # "" and "-1" hide every GPU (CUDA's own convention)
         devices = [d.strip() for d in selected.split(",") if d.strip()]
         return [] if not devices or devices[0] == "-1" else devices
-    numbers = sorted(int(p.name.removeprefix("nvidia")) for p in dev.glob("nvidia*")
-                     if p.name.removeprefix("nvidia").isdigit())
-    return [str(n) for n in numbers]
+    # CUDA numbers the GPUs it can see from 0, whatever their /dev/nvidiaN numbers (a container given GPU 2
+    # alone sees /dev/nvidia2 as CUDA device 0)
+    count = sum(1 for p in dev.glob("nvidia*") if p.name.removeprefix("nvidia").isdigit())
+    return [str(n) for n in range(count)]
 
 
 @dataclass
 class GpuClaim:
-    """A GPU held by this process until ``release`` or the process's end."""
+    """A GPU held by this process until ``release``, the process's end or this object's (keep it referenced)."""
 
     gpu: str
     lock: IO
@@ -81,7 +82,6 @@ def claim_gpu(environ=None, dev: Path = Path("/dev"), lock_dir: Path | None = No
                 lock.close()
                 continue
             environ["CUDA_VISIBLE_DEVICES"] = gpu
-            log.info("training on GPU %s (CUDA_VISIBLE_DEVICES=%s; lock %s)", gpu, gpu, lock.name)
             return GpuClaim(gpu, lock)
         if waited % report_every < poll_seconds:
             log.warning("all %d GPUs (%s) are held by other trainings; waiting for one (locks in %s)",

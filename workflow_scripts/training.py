@@ -185,6 +185,11 @@ class WeightedU0Task(spk.task.AtomisticTask):
         # earlier chunks; training_step zeroes them before its first pass instead.
         pass
 
+    def on_fit_start(self):
+        super().on_fit_start()
+        if self.trainer.accumulate_grad_batches != 1:  # would need Lightning's own zeroing between batches
+            raise ValueError("WeightedU0Task accumulates within a batch (training.chunk_size), not across batches")
+
     def training_step(self, batch, batch_idx):
         if self._trainer is not None:
             for optimizer in self.trainer.optimizers:
@@ -193,7 +198,7 @@ class WeightedU0Task(spk.task.AtomisticTask):
         chunks = split_batch(batch, self.chunk_molecules)
         weighted_parts, plain_parts = [], []
         for k, chunk in enumerate(chunks):
-            error, squared = self.per_molecule(chunk)
+            _, squared = self.per_molecule(chunk)
             weighted = squared * chunk[WEIGHT].to(squared.dtype)
             weighted_parts.append(weighted.detach())
             plain_parts.append(squared.detach())
@@ -217,7 +222,7 @@ class WeightedU0Task(spk.task.AtomisticTask):
                 "(the last good checkpoint is kept)"
             )
         self.batch_stats = dict(zip(TRAIN_LOG_COLUMNS[2:8], stats))
-        self.log("train_loss", loss if len(chunks) == 1 else stats[0], on_step=True, on_epoch=False, batch_size=n)
+        self.log("train_loss", stats[0], on_step=True, on_epoch=False, batch_size=n)
         return loss  # Lightning's backward adds the last chunk's gradient to the others'
 
     def _backward_now(self, loss):
@@ -462,9 +467,11 @@ def train(
             "of time); its last checkpoint is kept and the next run resumes from it"
         ) from err
     except torch.OutOfMemoryError as err:
+        per_pass = min(chunk or training["batch_size"], training["batch_size"])
         raise TrainingError(
-            f"experiment {name}: out of memory at batch size {training['batch_size']}; "
-            f"try training.batch_size: {max(2, training['batch_size'] // 2)} for this experiment"
+            f"experiment {name}: out of memory at batch size {training['batch_size']}"
+            f"{f' in chunks of {per_pass}' if per_pass < training['batch_size'] else ''}; try training.chunk_size: "
+            f"{max(1, per_pass // 2)} for this experiment (the same optimizer steps in smaller passes)"
         ) from err
     finally:
         study_log.flush()

@@ -1,13 +1,17 @@
 """Rule train: one experiment, one seed; then its predictions for the held-out test set."""
 
-import json
+from workflow_scripts.devices import claim_gpu
+
+# this training's own GPU on a multi-GPU machine, before anything can start CUDA; held while `gpu` lives
+gpu = claim_gpu()
+
+import json  # noqa: E402
 import time
 
 import numpy as np
 import pandas as pd
 
 from workflow_scripts import linear_reference, logs, packed_data
-from workflow_scripts.devices import claim_gpu
 from workflow_scripts.atomic import write_parquet, write_text
 from workflow_scripts.export import export_model
 from workflow_scripts.predictions import predictions_frame
@@ -19,7 +23,8 @@ startup = logs.seconds_since_process_start()  # before the input checks: Python,
 log = logs.from_snakemake(snakemake)
 log.info("job started %.1f s ago (Python, Snakemake's script preamble, imports of torch, Lightning, SchNetPack)",
          startup or float("nan"))
-gpu = claim_gpu()  # this training's own GPU on a multi-GPU machine, before anything starts CUDA
+if gpu is not None:
+    log.info("training on GPU %s (CUDA_VISIBLE_DEVICES=%s)", gpu.gpu, gpu.gpu)
 settings = snakemake.params.settings
 out = snakemake.output
 split = pd.read_parquet(snakemake.input.split)
