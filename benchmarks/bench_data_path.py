@@ -265,9 +265,10 @@ def compare_data_paths(spk_module, packed: PackedDataModule, args, work: Path, d
     print(f"data path alone (CPU, training loader with neighbor lists, no model, no loader workers; {args.rounds} "
           f"alternating rounds of {args.spk_batches} SchNetPack and {args.packed_batches} packed batches; median):")
     lists = {"ASE": trn.ASENeighborList, "MatScipy": trn.MatScipyNeighborList, "vesin": trn.VesinNeighborList}
-    workloads = {f"SchNetPack {name}": data_work(forever(schnetpack_module(work, args.molecules, BATCH, nl, 0)
-                                                         .train_dataloader())) for name, nl in lists.items()}
-    workloads["SchNetPack ASE"] = data_work(forever(spk_module.train_dataloader()))
+    modules = {name: spk_module if name == "ASE" else schnetpack_module(work, args.molecules, BATCH, nl, 0)
+               for name, nl in lists.items()}
+    workloads = {f"SchNetPack {name}": data_work(forever(module.train_dataloader()))
+                 for name, module in modules.items()}
     workloads["packed"] = data_work(packed_batches(packed))
     units = {name: args.packed_batches if name == "packed" else args.spk_batches for name in workloads}
     warm_up(workloads, units, device)
@@ -295,23 +296,23 @@ def compare_recipes(args, packed: PackedDataModule, work: Path, best, device: to
     print(f"  packed, fast step: the packed data path, pair-symmetric SchNet, batches in chunks of "
           f"{chunk_molecules('auto', device) or 'all'} molecules (the workflow's default)")
     rates = {}
-    for width in args.widths:
-        for batch in args.batch_sizes:
-            rates[width, batch] = recipe_rates(args, packed, work, best_list, workers, width, batch, device)
+    for batch in args.batch_sizes:
+        n = args.molecules
+        modules = {RECIPES[0]: schnetpack_module(work, n, batch, trn.ASENeighborList, 0),
+                   RECIPES[1]: schnetpack_module(work, n, batch, best_list, workers)}
+        modules[RECIPES[2]] = modules[RECIPES[3]] = packed_module(packed.store, n, batch)
+        for width in args.widths:
+            rates[width, batch] = recipe_rates(args, packed, modules, width, batch, device)
     return rates
 
 
-def recipe_rates(args, packed, work, best_list, workers, width, batch, device) -> dict:
-    n = args.molecules
+def recipe_rates(args, packed, modules, width, batch, device) -> dict:
     model = {**MODEL, "n_atom_basis": width}
     torch.manual_seed(0)
     tasks = {name: WeightedU0Task(build_model({**model, "implementation": "schnetpack"}), 1e-4, None, "bench")
              for name in RECIPES[:3]}
     fast = build_model({**model, "implementation": "pair_symmetric"})
     tasks[RECIPES[3]] = WeightedU0Task(fast, 1e-4, None, "bench", chunk_molecules=chunk_molecules("auto", device))
-    modules = {RECIPES[0]: schnetpack_module(work, n, batch, trn.ASENeighborList, 0),
-               RECIPES[1]: schnetpack_module(work, n, batch, best_list, workers)}
-    modules[RECIPES[2]] = modules[RECIPES[3]] = packed_module(packed.store, n, batch)
     for name, task in tasks.items():
         task.model.initialize_transforms(modules[name])
         task.model.load_state_dict(tasks[RECIPES[0]].model.state_dict())  # the same initial weights

@@ -53,6 +53,13 @@ class GpuClaim:
         self.lock.close()
 
 
+def torch_device():
+    """The device trainings and predictions run on: the (claimed) GPU where CUDA sees one, else the CPU."""
+    import torch  # here: Snakemake imports this module to count GPUs, and importing torch takes seconds
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def default_lock_dir(environ) -> Path:
     """QM9_STUDY_GPU_LOCKS if set (tests), else per machine and user: the locks stand for this machine's GPUs."""
     return Path(environ.get("QM9_STUDY_GPU_LOCKS") or Path(tempfile.gettempdir()) / f"qm9-study-gpus-{os.getuid()}")

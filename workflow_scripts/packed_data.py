@@ -25,6 +25,7 @@ from schnetpack.data import calculate_stats
 from schnetpack.data.sampler import NumberOfAtomsCriterion, StratifiedSampler
 
 from .atomic import atomic_path
+from .devices import torch_device
 from .atoms_db import U0, atomref_u0_ev
 from .metadata import read_geometry
 
@@ -338,7 +339,7 @@ class PackedDataModule(pl.LightningDataModule):
 @torch.no_grad()
 def predict(model, store: PackedStore, rows, data_cutoff: float, batch_size: int = 256) -> np.ndarray:
     """Predicted U0 (eV) of the store molecules ``rows``, in that order (training.predict over the store)."""
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch_device()
     model = model.to(device)
     rows = np.asarray(rows, dtype=np.int64)
     predictions = []

@@ -34,6 +34,7 @@ from .atomic import atomic_path, write_csv, write_text
 from .batch_chunks import chunk_molecules, split_batch
 from .atoms_db import U0
 from .damage import resumable_step
+from .devices import torch_device
 from .packed_data import PackedDataModule, load_store
 from .pair_symmetric_schnet import PairSymmetricSchNet
 from .tensorboard_log import tensorboard_logging
@@ -78,7 +79,8 @@ def build_model(model_settings: dict, atomref: np.ndarray | None = None) -> spk.
         offsets = trn.AddOffsets(U0, add_mean=False, add_atomrefs=True, atomrefs=fitted)
     else:
         offsets = trn.AddOffsets(U0, add_mean=True, add_atomrefs=True)
-    schnet = PairSymmetricSchNet if model_settings["implementation"] == "pair_symmetric" else spk.representation.SchNet
+    pair_symmetric = model_settings["implementation"] == "pair_symmetric"
+    schnet = PairSymmetricSchNet if pair_symmetric else spk.representation.SchNet
     representation = schnet(
         n_atom_basis=n_atom_basis,
         n_interactions=model_settings["n_interactions"],
@@ -197,7 +199,7 @@ class WeightedU0Task(spk.task.AtomisticTask):
         n = len(batch[WEIGHT])
         chunks = split_batch(batch, self.chunk_molecules)
         weighted_parts, plain_parts = [], []
-        for k, chunk in enumerate(chunks):
+        for index, chunk in enumerate(chunks):
             _, squared = self.per_molecule(chunk)
             weighted = squared * chunk[WEIGHT].to(squared.dtype)
             weighted_parts.append(weighted.detach())
@@ -206,7 +208,7 @@ class WeightedU0Task(spk.task.AtomisticTask):
                 loss = weighted.mean()
             else:  # each chunk's share of the batch mean, so that the gradients add up to the batch's
                 loss = weighted.sum() / n
-                if k < len(chunks) - 1:
+                if index < len(chunks) - 1:
                     self._backward_now(loss)  # frees this chunk's graph before the next chunk's forward
         detached, plain = torch.cat(weighted_parts), torch.cat(plain_parts)
         k = min(5, n)
@@ -419,7 +421,7 @@ def train(
     else:
         datamodule = data_module(data_path, work_dir, idx, training["batch_size"], data_cutoff, weights,
                                  atomref=atomref, stratified=stratified)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch_device()
     chunk = chunk_molecules(training["chunk_size"], device)
     task = WeightedU0Task(build_model(settings["model"], atomref), training["lr"], training["scheduler"], name,
                           total_steps=max_steps, validate_every=validate_every, chunk_molecules=chunk)
@@ -522,7 +524,7 @@ def load_model(path) -> tuple[nn.Module, dict]:
 @torch.no_grad()
 def predict(model, settings: dict, db_path, indices: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Predicted U0 (eV) of the database molecules at ``indices``, in that order."""
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch_device()
     model = model.to(device)
     dataset = spk.data.ASEAtomsData(
         str(db_path), load_properties=[U0], transforms=input_transforms(settings["model"]["data_cutoff"], targets=False)
