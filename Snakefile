@@ -16,7 +16,9 @@ configfile: os.path.join(workflow.basedir, "config.yaml")
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/analysis.smk"
-include: "rules/study.smk"
+include: "rules/training.smk"
+include: "rules/evaluation.smk"
+include: "rules/figures.smk"
 include: "rules/report.smk"
 include: "rules/predict.smk"
 

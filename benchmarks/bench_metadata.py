@@ -12,8 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workflow_scripts.metadata import write_metadata  # noqa: E402
-from workflow_scripts.qm9_qm9pack import read_qm9pack  # noqa: E402
+from workflow_scripts.data.metadata import write_metadata  # noqa: E402
+from workflow_scripts.data.qm9_qm9pack import read_qm9pack  # noqa: E402
 
 
 def main():

@@ -7,7 +7,7 @@ import sys
 # file) import workflow_scripts from the workflow's folder, in cluster jobs too.
 sys.path.insert(0, workflow.basedir)
 
-from workflow_scripts.config import (
+from workflow_scripts.config.experiments import (
     check_duplicate_keys,
     validate_config,
     scale_settings,
@@ -39,12 +39,12 @@ def analysis_outputs():
 
 
 # ---- experiments -----------------------------------------------------------
-from workflow_scripts.config import (
+from workflow_scripts.config.experiments import (
     expand_experiments,
     reused_runs,
     training_runtime_minutes,
 )
-from workflow_scripts.devices import visible_gpus
+from workflow_scripts.training.devices import visible_gpus
 
 EXPERIMENTS = {e["name"]: e for e in expand_experiments(config)}
 LINEAR_REFERENCE = "linear_reference"
@@ -109,7 +109,7 @@ def experiment_subset(wildcards):
 
 # One `gpu` per training where Snakemake's machine has a GPU; locally, as many
 # trainings at once as it has GPUs unless --resources gpu=N says otherwise
-# (each training claims its own GPU: workflow_scripts/devices.py).
+# (each training claims its own GPU: workflow_scripts/training/devices.py).
 LOCAL_GPUS = visible_gpus()
 TRAINING_GPUS = 1 if LOCAL_GPUS else 0
 # (workflow.nodes is set by --jobs for cluster executors only: there SLURM
@@ -145,8 +145,8 @@ def training_molecules(wildcards):
 
 
 # ---- predictions for a user's molecules -------------------------------------
-from workflow_scripts.config import prediction_run
-from workflow_scripts.molecules import molecule_files
+from workflow_scripts.config.experiments import prediction_run
+from workflow_scripts.predict.molecules import molecule_files
 
 PREDICT_RUN = "{}/seed{}".format(*prediction_run(config, EXPERIMENTS))
 

@@ -1,4 +1,5 @@
-# QM9 acquisition: the chosen source becomes one cached Parquet table.
+# QM9 acquisition, then the study's molecules: the chosen source becomes one
+# cached Parquet table, the one held-out split and the training subsets.
 
 
 rule download_figshare:
@@ -36,3 +37,43 @@ rule qm9_metadata:
         max_molecules=config["data"]["max_molecules"],
     script:
         "../workflow_scripts/scripts/qm9_metadata.py"
+
+
+rule split:
+    input:
+        table=rules.qm9_metadata.output.table,
+    output:
+        split=SPLIT,
+    log:
+        f"{LOGS}/split.log",
+    benchmark:
+        f"{BENCH}/split.tsv"
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        pool_size=SCALE["pool_size"],
+        split=config["split"],
+    script:
+        "../workflow_scripts/scripts/split.py"
+
+
+rule subset:
+    input:
+        table=rules.qm9_metadata.output.table,
+        split=SPLIT,
+    output:
+        subset=f"{RESULTS}/subsets/{{subset}}.parquet",
+        counts=f"{RESULTS}/subsets/{{subset}}_size_counts.csv",
+    log:
+        f"{LOGS}/subset_{{subset}}.log",
+    benchmark:
+        f"{BENCH}/subset_{{subset}}.tsv"
+    # subsets are checked early: before the database, so before any training
+    priority: 10
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        definition=lambda w: config["subsets"][w.subset],
+        seed=config["split"]["seed"],
+    script:
+        "../workflow_scripts/scripts/subset.py"

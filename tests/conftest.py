@@ -13,6 +13,15 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+TINY_STUDY_FILE = REPO / "tests/workflow/tiny_study.yaml"
+
+
+def tiny_config(*experiments: str, **keys) -> dict:
+    """The tiny study (tests/workflow/tiny_study.yaml), cut to ``experiments`` if given, with ``keys`` set on top."""
+    config = yaml.safe_load(TINY_STUDY_FILE.read_text())
+    if experiments:
+        config["only_experiments"] = list(experiments)
+    return {**config, **keys}
 
 
 def snakemake_command(workdir: Path, overlay: dict | None = None, *args: str) -> list[str]:
@@ -45,11 +54,11 @@ def tiny_pool(root: Path, max_molecules: int, pool_size: int):
 
     Returns the split, the pool indices of train/val/test and the store.
     """
-    from workflow_scripts.atoms_db import build_database
-    from workflow_scripts.metadata import read_metadata, write_metadata
-    from workflow_scripts.packed_data import build_store
-    from workflow_scripts.qm9_qm9pack import read_qm9pack
-    from workflow_scripts.splits import make_split
+    from workflow_scripts.training.atoms_database import build_database
+    from workflow_scripts.data.metadata import read_metadata, write_metadata
+    from workflow_scripts.training.packed_data import build_store
+    from workflow_scripts.data.qm9_qm9pack import read_qm9pack
+    from workflow_scripts.data.splits import make_split
 
     write_metadata(read_qm9pack(max_molecules=max_molecules), root / "qm9.parquet")
     split = make_split(read_metadata(root / "qm9.parquet"), pool_size, 0.2, 0.2, seed=0)

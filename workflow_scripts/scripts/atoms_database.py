@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from workflow_scripts import logs
-from workflow_scripts.atoms_db import build_database
+from workflow_scripts.files import logs
+from workflow_scripts.training.atoms_database import build_database
 
 log = logs.from_snakemake(snakemake)
 split = pd.read_parquet(snakemake.input.split)

@@ -1,7 +1,7 @@
 """Rule download_figshare: the original QM9 deposit, checksummed, with mirror fallback."""
 
-from workflow_scripts import logs
-from workflow_scripts.qm9_figshare import fetch_figshare
+from workflow_scripts.files import logs
+from workflow_scripts.data.qm9_figshare import fetch_figshare
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params

@@ -1,8 +1,8 @@
 """Rule figure_error_by_element: Figure 4, the baseline's error per element group."""
 
-from workflow_scripts import logs
-from workflow_scripts.study_figures import plot_error_by_element
-from workflow_scripts.tables import gather
+from workflow_scripts.files import logs
+from workflow_scripts.figures.study import plot_error_by_element
+from workflow_scripts.evaluation.study_tables import gather
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params

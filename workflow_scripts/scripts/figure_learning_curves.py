@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from workflow_scripts import logs
-from workflow_scripts.study_figures import plot_learning_curves
+from workflow_scripts.files import logs
+from workflow_scripts.figures.study import plot_learning_curves
 
 log = logs.from_snakemake(snakemake)
 w, p = snakemake.wildcards, snakemake.params

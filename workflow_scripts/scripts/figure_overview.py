@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from workflow_scripts import logs
-from workflow_scripts.study_figures import plot_overall_comparison
+from workflow_scripts.files import logs
+from workflow_scripts.figures.study import plot_overall_comparison
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from workflow_scripts import logs
-from workflow_scripts.study_figures import plot_subset_histogram
+from workflow_scripts.files import logs
+from workflow_scripts.figures.study import plot_subset_histogram
 
 log = logs.from_snakemake(snakemake)
 subset = pd.read_csv(snakemake.input.subset)

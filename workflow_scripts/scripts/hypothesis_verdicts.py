@@ -2,9 +2,11 @@
 
 import pandas as pd
 
-from workflow_scripts import logs, verdicts
-from workflow_scripts.atomic import write_csv
-from workflow_scripts.tables import run_of
+from workflow_scripts.files import logs
+
+from workflow_scripts.evaluation import verdicts
+from workflow_scripts.files.atomic import write_csv
+from workflow_scripts.evaluation.study_tables import run_of
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params

@@ -4,9 +4,11 @@ import json
 
 import pandas as pd
 
-from workflow_scripts import linear_reference, logs
-from workflow_scripts.atomic import write_parquet, write_text
-from workflow_scripts.predictions import predictions_frame, true_u0
+from workflow_scripts.training import linear_reference
+
+from workflow_scripts.files import logs
+from workflow_scripts.files.atomic import write_parquet, write_text
+from workflow_scripts.evaluation.predictions import predictions_frame, true_u0
 
 log = logs.from_snakemake(snakemake)
 split = pd.read_parquet(snakemake.input.split)

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from workflow_scripts import logs
-from workflow_scripts.packed_data import build_store
+from workflow_scripts.files import logs
+from workflow_scripts.training.packed_data import build_store
 
 log = logs.from_snakemake(snakemake)
 split = pd.read_parquet(snakemake.input.split)

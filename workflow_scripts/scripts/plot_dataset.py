@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from workflow_scripts import logs
-from workflow_scripts.analysis_plots import plot_element_size_heatmap, plot_size_histogram
+from workflow_scripts.files import logs
+from workflow_scripts.figures.dataset import plot_element_size_heatmap, plot_size_histogram
 
 log = logs.from_snakemake(snakemake)
 histogram = pd.read_csv(snakemake.input.size_histogram)

@@ -2,11 +2,11 @@
 
 import pandas as pd
 
-from workflow_scripts import logs
-from workflow_scripts.atomic import write_csv
-from workflow_scripts.damage import read_csv, read_parquet
-from workflow_scripts.molecules import expected_errors, predict_u0, read_molecules
-from workflow_scripts.training import load_model
+from workflow_scripts.files import logs
+from workflow_scripts.files.atomic import write_csv
+from workflow_scripts.files.damage import read_csv, read_parquet
+from workflow_scripts.predict.molecules import expected_errors, predict_u0, read_molecules
+from workflow_scripts.training.run import load_model
 
 log = logs.from_snakemake(snakemake)
 inputs = snakemake.input

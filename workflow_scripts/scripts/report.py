@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from workflow_scripts import logs
-from workflow_scripts.study_report import build
+from workflow_scripts.files import logs
+from workflow_scripts.report.sections import build
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params

@@ -3,8 +3,8 @@
 import json
 import shutil
 
-from workflow_scripts import logs
-from workflow_scripts.atomic import atomic_path, write_text
+from workflow_scripts.files import logs
+from workflow_scripts.files.atomic import atomic_path, write_text
 
 log = logs.from_snakemake(snakemake)
 for name, source in snakemake.input.items():

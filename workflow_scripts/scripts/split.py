@@ -1,9 +1,9 @@
 """Rule split: the pool at this scale and its held-out test / validation / training split."""
 
-from workflow_scripts import logs
-from workflow_scripts.atomic import write_parquet
-from workflow_scripts.metadata import read_metadata
-from workflow_scripts.splits import make_split
+from workflow_scripts.files import logs
+from workflow_scripts.files.atomic import write_parquet
+from workflow_scripts.data.metadata import read_metadata
+from workflow_scripts.data.splits import make_split
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params

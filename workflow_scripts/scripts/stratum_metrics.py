@@ -2,8 +2,10 @@
 
 import pandas as pd
 
-from workflow_scripts import evaluation, logs
-from workflow_scripts.atomic import write_csv
+from workflow_scripts.evaluation import stratum_metrics
+
+from workflow_scripts.files import logs
+from workflow_scripts.files.atomic import write_csv
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params
@@ -14,11 +16,11 @@ trained_on = pd.read_parquet(snakemake.input.training_molecules)
 if "split" in trained_on.columns:  # the linear reference trains on the whole training split
     trained_on = trained_on[trained_on["split"] == "train"]
 
-by_size = evaluation.metrics_by_size(pred, frequent, p.resamples, p.seed)
+by_size = stratum_metrics.metrics_by_size(pred, frequent, p.resamples, p.seed)
 by_size["train_count"] = by_size["group"].map(trained_on["n_atoms"].value_counts()).fillna(0).astype(int)
-by_element = evaluation.metrics_by_element(pred, p.resamples, p.seed)
+by_element = stratum_metrics.metrics_by_element(pred, p.resamples, p.seed)
 by_element["train_count"] = [int((trained_on[f"n_{e}"] > 0).sum()) for e in by_element["group"]]
-overall = evaluation.metrics_overall(pred, frequent, p.resamples, p.seed)
+overall = stratum_metrics.metrics_overall(pred, frequent, p.resamples, p.seed)
 write_csv(by_size, snakemake.output.by_size)
 write_csv(by_element, snakemake.output.by_element)
 write_csv(overall, snakemake.output.overall)

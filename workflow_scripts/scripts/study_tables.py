@@ -1,9 +1,9 @@
 """Rule study_tables: every run's metrics in one table per stratum kind, and Table 2."""
 
-from workflow_scripts import logs
-from workflow_scripts.atomic import write_csv
-from workflow_scripts.study_figures import table2
-from workflow_scripts.tables import add_timing, gather, training_runs
+from workflow_scripts.files import logs
+from workflow_scripts.files.atomic import write_csv
+from workflow_scripts.figures.study import table2
+from workflow_scripts.evaluation.study_tables import add_timing, gather, training_runs
 
 log = logs.from_snakemake(snakemake)
 parts = snakemake.params.parts

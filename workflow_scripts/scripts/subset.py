@@ -3,9 +3,9 @@
 import pandas as pd
 import pyarrow.parquet as pq
 
-from workflow_scripts import logs
-from workflow_scripts.atomic import write_csv, write_parquet
-from workflow_scripts.subsets import cap_for_pool, check_not_empty, select, size_counts, validation_for
+from workflow_scripts.files import logs
+from workflow_scripts.files.atomic import write_csv, write_parquet
+from workflow_scripts.data.subsets import cap_for_pool, check_not_empty, select, size_counts, validation_for
 
 log = logs.from_snakemake(snakemake)
 definition = snakemake.params.definition

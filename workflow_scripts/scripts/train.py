@@ -1,6 +1,6 @@
 """Rule train: one experiment, one seed; then its predictions for the held-out test set."""
 
-from workflow_scripts.devices import claim_gpu
+from workflow_scripts.training.devices import claim_gpu
 
 # this training's own GPU on a multi-GPU machine, before anything can start CUDA; held while `gpu` lives
 gpu = claim_gpu()
@@ -11,13 +11,17 @@ import time
 import numpy as np
 import pandas as pd
 
-from workflow_scripts import linear_reference, logs, packed_data
-from workflow_scripts.atomic import write_parquet, write_text
-from workflow_scripts.export import export_model
-from workflow_scripts.predictions import predictions_frame
-from workflow_scripts.subsets import check_batch_fits, validation_for
-from workflow_scripts.training import load_model, predict, train
-from workflow_scripts.weights import loss_weights
+from workflow_scripts.training import linear_reference
+
+from workflow_scripts.files import logs
+
+from workflow_scripts.training import packed_data
+from workflow_scripts.files.atomic import write_parquet, write_text
+from workflow_scripts.training.export import export_model
+from workflow_scripts.evaluation.predictions import predictions_frame
+from workflow_scripts.data.subsets import check_batch_fits, validation_for
+from workflow_scripts.training.run import load_model, predict, train
+from workflow_scripts.training.weights import loss_weights
 
 startup = logs.seconds_since_process_start()  # before the input checks: Python, preamble and imports only
 log = logs.from_snakemake(snakemake)

@@ -1,0 +1,83 @@
+# Test predictions to numbers: metrics per stratum of every run, study-wide
+# tables and the verdicts on the hypotheses.
+
+TABLES = f"{RESULTS}/tables"
+
+
+rule stratum_metrics:
+    input:
+        predictions=f"{RUN}/predictions.parquet",
+        size_histogram=rules.dataset_counts.output.size_histogram,
+        training_molecules=training_molecules,
+    output:
+        by_size=f"{RUN}/metrics_by_size.csv",
+        by_element=f"{RUN}/metrics_by_element.csv",
+        overall=f"{RUN}/metrics_overall.csv",
+    log:
+        f"{RUN}/metrics.log",
+    benchmark:
+        f"{RUN}/metrics_benchmark.tsv"
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        resamples=SCALE["bootstrap_resamples"],
+        seed=config["split"]["seed"],
+    script:
+        "../workflow_scripts/scripts/stratum_metrics.py"
+
+
+rule study_tables:
+    input:
+        by_size=run_files(f"{RUN}/metrics_by_size.csv", reference=True),
+        by_element=run_files(f"{RUN}/metrics_by_element.csv", reference=True),
+        overall=run_files(f"{RUN}/metrics_overall.csv", reference=True),
+        timing=run_files(f"{RUN}/timing.json"),
+        val_log=run_files(f"{RUN}/val_log.csv"),
+    output:
+        by_size=f"{TABLES}/metrics_by_size.csv",
+        by_element=f"{TABLES}/metrics_by_element.csv",
+        overall=f"{TABLES}/metrics_overall.csv",
+        table2=f"{TABLES}/table2_final_comparison.csv",
+        training_runs=f"{TABLES}/training_runs.csv",
+    log:
+        f"{LOGS}/study_tables.log",
+    benchmark:
+        f"{BENCH}/study_tables.tsv"
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        parts={n: e["part"] for n, e in EXPERIMENTS.items()},
+        final=[(n, label) for label, n in final_runs()],
+        convergence=config["evaluation"]["convergence"],
+    script:
+        "../workflow_scripts/scripts/study_tables.py"
+
+
+rule hypothesis_verdicts:
+    input:
+        predictions=run_files(
+            f"{RUN}/predictions.parquet",
+            [BASELINE, *experiments_of("balancing", "targeted", "placebo")],
+        ),
+        baseline_subset=f"{RESULTS}/subsets/{EXPERIMENTS[BASELINE]['subset']}.parquet",
+        size_histogram=rules.dataset_counts.output.size_histogram,
+    output:
+        verdicts=f"{TABLES}/hypothesis_verdicts.csv",
+    log:
+        f"{LOGS}/hypothesis_verdicts.log",
+    benchmark:
+        f"{BENCH}/hypothesis_verdicts.tsv"
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        baseline=BASELINE,
+        balanced=experiments_of("balancing"),
+        targeted=experiments_of("targeted"),
+        placebo=next(iter(experiments_of("placebo")), None),
+        threshold=config["evaluation"]["large_molecule_threshold"],
+        margin=config["evaluation"]["non_inferiority_margin"],
+        min_seeds=config["evaluation"]["min_seeds_per_arm"],
+        resamples=SCALE["bootstrap_resamples"],
+        seed=config["split"]["seed"],
+    script:
+        "../workflow_scripts/scripts/hypothesis_verdicts.py"

@@ -1,0 +1,245 @@
+"""Bad config stops the run before any job, with a message naming key and fix."""
+
+import copy
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from tests.conftest import REPO, run_snakemake
+from workflow_scripts.config.experiments import ConfigError, expand_experiments, training_runtime_minutes, validate_config
+
+
+def check(config):
+    return validate_config(copy.deepcopy(config), validate=validate)
+
+
+def with_change(base, path, value):
+    config = copy.deepcopy(base)
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return config
+
+
+def test_shipped_config_is_valid(base_config):
+    check(base_config)
+
+
+@pytest.mark.parametrize(
+    "path, value, expected",
+    [
+        (("scale",), "huge", r"scale = 'huge' is not allowed; expected one of 'tiny', 'quick', 'thesis'"),
+        (("data", "source"), "zenodo", r"data.source = 'zenodo' .* one of 'qm9pack', 'figshare'"),
+        (("data", "max_molecules"), "many", r"data.max_molecules = 'many' .* an integer or null"),
+        (("data", "max_molecules"), 3, r"data.max_molecules = 3 .* >= 10"),
+        (("plots", "dpi"), 5000, r"plots.dpi = 5000 .* <= 1200"),
+        (("split", "test_fraction"), 1.5, r"split.test_fraction = 1.5 .* < 1"),
+        (("scales", "quick", "epochs_factor"), 0, r"scales.quick.epochs_factor = 0 .* > 0"),
+        (("data", "figshare", "mirrors"), ["ftp://x/"], r"data.figshare.mirrors\[0\] = 'ftp://x/'.*matching"),
+        (("data", "figshare", "checksums", "xyz"), "abc", r"checksums.xyz = 'abc'"),
+        (("analysis", "frequent_bin_fraction"), -0.1, r"analysis.frequent_bin_fraction = -0.1 .* >= 0"),
+        (("split", "validation_fraction"), -0.1, r"split.validation_fraction = -0.1 .* > 0"),
+        (("defaults", "loss", "rate"), -1, r"defaults.loss.rate = -1 .* >= 0 and <= 30"),
+        (("defaults", "loss", "alpha"), 9, r"defaults.loss.alpha = 9 .* <= 5"),
+        (("defaults", "loss", "weighting"), "cubic", r"defaults.loss.weighting = 'cubic' .* one of 'none', 'size'"),
+        (("subsets", "T2000", "cap_per_size"), 0, r"subsets.T2000.cap_per_size = 0 .* >= 1"),
+        (("subsets", "sizes_13_to_23", "max_atoms"), 40, r"subsets.sizes_13_to_23.max_atoms = 40 .* <= 29"),
+        (("defaults", "model", "data_cutoff"), 0, r"defaults.model.data_cutoff = 0 .* > 0 and <= 20"),
+        (("defaults", "model", "model_cutoff"), 100, r"defaults.model.model_cutoff = 100 .* <= 20"),
+        (("defaults", "model", "n_atom_basis"), 0, r"defaults.model.n_atom_basis = 0 .* >= 1"),
+        (("defaults", "training", "batch_size"), 1, r"defaults.training.batch_size = 1 .* >= 2 and <= 65536"),
+        (("defaults", "training", "epochs"), 0, r"defaults.training.epochs = 0 .* >= 1"),
+        (("defaults", "training", "lr"), 5, r"defaults.training.lr = 5 .* > 0 and <= 1"),
+        (("defaults", "seeds"), [], r"defaults.seeds = \[\] .* at least 1 item"),
+        (("experiments", "custom", "training", "lr"), -1, r"experiments.custom.training.lr = -1 .* > 0"),
+        (("training_budget",), "minutes", r"training_budget = 'minutes' .* one of 'equal_steps', 'epochs'"),
+        (("defaults", "model", "energy_reference"), "free_atoms", r"energy_reference = 'free_atoms' .* 'qm9_atoms'"),
+        (("defaults", "training", "sampler"), "by_size", r"training.sampler = 'by_size' .* 'stratified_by_size'"),
+        (("defaults", "training", "scheduler"), {"kind": "cosine", "warmup_fraction": 0.1},
+         r"defaults.training.scheduler lacks a required key: 'final_lr_fraction'"),
+        (("defaults", "training", "scheduler"), {"kind": "plateau", "factor": 0.5},
+         r"defaults.training.scheduler lacks a required key: 'patience'"),
+        (("evaluation", "min_seeds_per_arm"), 1, r"evaluation.min_seeds_per_arm = 1 .* >= 2"),
+        (("evaluation", "non_inferiority_margin"), 0, r"evaluation.non_inferiority_margin = 0 .* > 0"),
+        (("scales", "quick", "training_threads"), 0, r"scales.quick.training_threads = 0 .* >= 1"),
+    ],
+)
+def test_bad_values_are_named(base_config, path, value, expected):
+    with pytest.raises(ConfigError, match=expected):
+        check(with_change(base_config, path, value))
+
+
+def test_unknown_key_lists_the_allowed_ones(base_config):
+    config = copy.deepcopy(base_config)
+    config["data"]["sorce"] = "qm9pack"
+    with pytest.raises(ConfigError, match=r"unknown key data.sorce; allowed at data: figshare, max_molecules, source"):
+        check(config)
+    config = copy.deepcopy(base_config)
+    config["epochs"] = 3
+    with pytest.raises(ConfigError, match=r"unknown key epochs; allowed at \(top level\):"):
+        check(config)
+
+
+def test_split_fractions_must_leave_training_data(base_config):
+    config = with_change(base_config, ("split", "test_fraction"), 0.6)
+    config["split"]["validation_fraction"] = 0.35
+    with pytest.raises(ConfigError, match=r"split.test_fraction \(0.6\) \+ split.validation_fraction \(0.35\)"):
+        check(config)
+
+
+@pytest.mark.workflow
+def test_snakemake_stops_before_any_job(tmp_path):
+    result = run_snakemake(tmp_path, {"data": {"source": "zenodo"}}, "--cores", "1", check=False)
+    assert result.returncode != 0
+    assert "data.source = 'zenodo' is not allowed; expected one of 'qm9pack', 'figshare'" in result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def rename_subset(config):
+    config["experiments"]["custom"]["subset"] = "nonexistent"
+
+
+def typo_in_final_comparison(config):
+    config["final_comparison"]["Custom"] = "typo"
+
+
+def leave_out_the_baseline(config):
+    config["only_experiments"] = ["custom"]
+
+
+def inverted_size_range(config):
+    config["subsets"]["inverted"] = {"min_atoms": 20, "max_atoms": 10}
+
+
+def sweep_an_unknown_setting(config):
+    config["experiments"]["custom"]["sweep"] = {"training.momentum": [1, 2]}
+
+
+def sweep_a_value_twice(config):
+    config["experiments"]["hp_lr"]["sweep"] = {"training.lr": [0.001, 0.0005, 0.001]}
+
+
+def select_an_unknown_experiment(config):
+    config["only_experiments"] = ["baseline", "basline"]
+
+
+def two_placebos(config):
+    config["experiments"]["placebo2"] = {"part": "placebo", "seeds": [7]}
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (rename_subset, r"experiments.custom uses subset 'nonexistent', which is not defined; defined subsets: full"),
+        (typo_in_final_comparison, r"final_comparison.Custom = 'typo' is not an experiment"),
+        (leave_out_the_baseline, r"leaves out the baseline 'baseline'"),
+        (inverted_size_range, r"subsets.inverted has min_atoms = 20 > max_atoms = 10; it would select no molecule"),
+        (sweep_an_unknown_setting, r"experiments.custom.sweep"),
+        (sweep_a_value_twice, r"experiments.hp_lr.sweep.training.lr = \[0.001, 0.0005, 0.001\] is not allowed; "
+                              r"expected a list without repeated values"),
+        (select_an_unknown_experiment, r"only_experiments names 'basline', which is not an experiment"),
+        (two_placebos, r"at most one experiment may have part: placebo"),
+    ],
+    ids=lambda v: v.__name__ if callable(v) else "",
+)
+def test_names_that_refer_to_nothing_or_collide(base_config, change, expected):
+    config = copy.deepcopy(base_config)
+    change(config)
+    with pytest.raises(ConfigError, match=expected):
+        check(config)
+
+
+def leaves(node, path=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from leaves(value, (*path, key))
+    else:
+        yield path
+
+
+SETTINGS = list(leaves(yaml.safe_load((REPO / "config.yaml").read_text())))
+
+
+@pytest.mark.parametrize("path", SETTINGS, ids=[".".join(map(str, p)) for p in SETTINGS])
+def test_every_setting_rejects_a_wrong_type(base_config, path):
+    """Every setting of the shipped config, given a mapping where a value or list belongs, is named."""
+    with pytest.raises(ConfigError, match=rf"^config: {re.escape('.'.join(map(str, path)))} = "):
+        check(with_change(base_config, path, {"wrong": "type"}))
+
+
+@pytest.mark.workflow
+def test_a_key_stated_twice_stops_the_run(tmp_path):
+    """Two experiments with the same name in YAML: the loader would keep the second silently."""
+    (tmp_path / "overlay.yaml").write_text(
+        "experiments:\n  custom:\n    part: final\n    subset: full\n  custom:\n    part: extra\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(tmp_path / "overlay.yaml"), "-n"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )
+    assert result.returncode != 0
+    assert (f"config: {tmp_path / 'overlay.yaml'} states experiments.custom twice (lines 2 and 5); "
+            "YAML would keep only the last one") in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_scale_defaults_and_reused_runs(base_config):
+    from workflow_scripts.config.experiments import expand_experiments, reused_runs
+
+    quick = {e["name"]: e for e in expand_experiments({**base_config, "scale": "quick"})}
+    thesis = {e["name"]: e for e in expand_experiments({**base_config, "scale": "thesis"})}
+    assert quick["baseline"]["model"]["energy_reference"] == "fitted"
+    assert quick["baseline"]["training"]["scheduler"]["kind"] == "cosine"
+    assert thesis["baseline"]["model"]["energy_reference"] == "qm9_atoms"
+    assert thesis["baseline"]["training"]["scheduler"]["kind"] == "plateau"
+    assert {e["training"]["budget"] for e in quick.values()} == {"equal_steps"}
+    # an experiment's own setting still wins over the scale's defaults, then the scale's factors apply
+    assert quick["hp_lr-0.0001"]["training"]["lr"] == 1e-4 * 30  # scaled as every learning rate at quick
+    for experiments in (quick, thesis):
+        reused = reused_runs(list(experiments.values()), base_config["subsets"])
+        assert reused == {(name, 0): ("baseline", 0) for name in (
+            "hp_batch_size-512", "hp_epochs-22", "hp_lr-0.001", "hp_data_cutoff-5", "hp_model_cutoff-5",
+            "hp_n_atom_basis-128")}
+    verdict_arms = [n for n, e in thesis.items() if e["part"] in ("baseline", "balancing", "targeted", "placebo")]
+    assert all(len(thesis[n]["seeds"]) >= 3 and len(quick[n]["seeds"]) >= 2 for n in verdict_arms)
+
+
+def test_training_runtime_grows_with_epochs_pool_and_attempt(base_config):
+    thesis = {**copy.deepcopy(base_config), "scale": "thesis"}
+    baseline = next(e for e in expand_experiments(thesis) if e["name"] == "baseline")
+    # 30 min + 8 min per full-QM9 epoch: 22 epochs over all 130,831 molecules
+    assert baseline["training"]["epochs"] == 22
+    assert training_runtime_minutes(thesis, baseline) == 30 + 176
+    assert training_runtime_minutes(thesis, baseline, attempt=2) == 2 * 206
+    # 4,000 molecules of the quick scale: 22 * 8 * 4000 / 130831 = 5.4 -> 6
+    quick = {**copy.deepcopy(base_config), "scale": "quick"}
+    assert training_runtime_minutes(quick, baseline) == 36
+    # the first-N-molecules setting bounds the pool too
+    thesis["data"] = {**thesis["data"], "max_molecules": 13083}
+    assert training_runtime_minutes(thesis, baseline) == 30 + 18
+
+
+def test_predict_names_a_trained_experiment_and_one_of_its_seeds(base_config):
+    from workflow_scripts.config.experiments import prediction_run
+
+    def run_of(**predict):
+        config = check({**base_config, "predict": {**base_config["predict"], **predict}})
+        return prediction_run(config, {e["name"]: e for e in expand_experiments(config)})
+
+    assert run_of() == ("baseline", 0)
+    assert run_of(experiment="hp_lr-0.001", seed=0) == ("hp_lr-0.001", 0)
+    with pytest.raises(ConfigError, match=r"^config: predict.experiment = 'linear_reference' is not a trained "
+                                          r"experiment of this study; choose one of \["):
+        run_of(experiment="linear_reference")
+    # the quick scale keeps 2 of the baseline's 3 seeds
+    with pytest.raises(ConfigError, match=r"^config: predict.seed = 2 is not a seed of baseline at scale quick; "
+                                          r"choose one of \[0, 1\]"):
+        run_of(seed=2)
+    with pytest.raises(ConfigError, match=r"^config: predict.molecules = \[\] is not allowed"):
+        run_of(molecules=[])

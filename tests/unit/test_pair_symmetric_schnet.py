@@ -1,0 +1,122 @@
+"""The pair-symmetric SchNet against SchNetPack's SchNet on the same weights and molecules."""
+
+import numpy as np
+import pytest
+import torch
+
+import schnetpack as spk
+import schnetpack.properties as props
+
+from tests.conftest import tiny_pool
+from workflow_scripts.training.atoms_database import U0
+from workflow_scripts.training.packed_data import add_neighbor_list, molecule_batch
+from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet
+from workflow_scripts.training.run import build_model, data_module
+
+MODEL = {"n_atom_basis": 32, "n_interactions": 3, "n_rbf": 20, "data_cutoff": 5.0, "model_cutoff": 5.0,
+         "energy_reference": "qm9_atoms"}
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pairs")
+    split, idx, store = tiny_pool(root, max_molecules=2000, pool_size=120)
+    return root, idx, store
+
+
+def models():
+    torch.manual_seed(0)
+    reference = build_model({**MODEL, "implementation": "schnetpack"})
+    fast = build_model({**MODEL, "implementation": "pair_symmetric"})
+    fast.load_state_dict(reference.state_dict())
+    assert type(fast.representation) is PairSymmetricSchNet
+    assert type(reference.representation) is spk.representation.SchNet
+    for model in (reference, fast):
+        model.do_postprocessing = False  # the network's own output, not the large atom references
+    return reference, fast
+
+
+def energies_and_gradients(model, batch):
+    batch = {k: v.clone() for k, v in batch.items()}
+    batch[props.R].requires_grad_(True)
+    model.zero_grad(set_to_none=True)
+    energy = model(batch)[U0]
+    energy.sum().backward()
+    grads = {name: p.grad.clone() for name, p in model.named_parameters()}
+    return energy.detach(), batch[props.R].grad, grads
+
+
+def relative(a, b) -> float:
+    return ((a - b).abs().max() / b.abs().max()).item()
+
+
+def assert_equivalent(batch):
+    reference, fast = models()
+    e_ref, dr_ref, g_ref = energies_and_gradients(reference, batch)
+    e_fast, dr_fast, g_fast = energies_and_gradients(fast, batch)
+    assert relative(e_fast, e_ref) < 1e-5
+    assert relative(dr_fast, dr_ref) < 1e-5  # energy gradient by position (minus the forces)
+    assert set(g_fast) == set(g_ref)
+    worst = max(relative(g_fast[name], g_ref[name]) for name in g_ref)
+    assert worst < 1e-5, worst
+    return e_ref
+
+
+def test_same_energies_and_gradients_on_packed_batches(pool):
+    root, idx, store = pool
+    rows = idx["train"][:40]
+    batch = add_neighbor_list(molecule_batch(store, rows), MODEL["data_cutoff"])
+    energies = assert_equivalent(batch)
+    assert energies.std() > 0  # distinct molecules, not a degenerate comparison
+
+
+def test_same_energies_and_gradients_on_schnetpack_batches(pool, tmp_path):
+    root, idx, _ = pool
+    module = data_module(root / "pool.db", tmp_path, idx, 40, MODEL["data_cutoff"], np.ones(200))
+    module.setup("fit")
+    assert_equivalent(next(iter(module.train_dataloader())))
+
+
+def fallback_energies(batch, keep):
+    listed = {**batch, **{k: batch[k][keep] for k in (props.idx_i, props.idx_j, props.offsets)}}
+    reference, fast = models()
+    with torch.no_grad():
+        return (fast({k: v.clone() for k, v in listed.items()})[U0],
+                reference({k: v.clone() for k, v in listed.items()})[U0])
+
+
+def test_one_way_neighbor_list_falls_back_to_schnetpack(pool):
+    root, idx, store = pool
+    batch = add_neighbor_list(molecule_batch(store, idx["train"][:10]), MODEL["data_cutoff"])
+    e_fast, e_ref = fallback_energies(batch, batch[props.idx_i] < batch[props.idx_j])  # half: would double-count
+    assert torch.equal(e_fast, e_ref)
+
+
+def test_a_balanced_list_that_is_not_symmetric_falls_back(pool):
+    root, idx, store = pool
+    batch = add_neighbor_list(molecule_batch(store, idx["train"][:10]), MODEL["data_cutoff"])
+    i, j = batch[props.idx_i], batch[props.idx_j]
+    # as many pairs each way, but the (i, j) with the largest i < j lost its reverse and another pair is doubled
+    forward = torch.nonzero(i < j).squeeze(1)
+    back = torch.nonzero(i > j).squeeze(1)
+    keep = torch.cat([forward, back[:-1], back[:1]])
+    e_fast, e_ref = fallback_energies(batch, keep)
+    assert torch.equal(e_fast, e_ref)
+
+
+def test_state_dicts_load_both_ways_and_export_as_schnetpack(pool, tmp_path):
+    root, idx, store = pool
+    batch = add_neighbor_list(molecule_batch(store, idx["train"][:20]), MODEL["data_cutoff"])
+    reference, fast = models()
+    reference.load_state_dict(fast.state_dict())
+    fast.load_state_dict(reference.state_dict())
+    plain = fast.representation.as_schnet()
+    assert type(plain) is spk.representation.SchNet
+    torch.save(plain, tmp_path / "schnet.pt")  # pickled as SchNetPack's own class
+    loaded = torch.load(tmp_path / "schnet.pt", weights_only=False)
+    assert type(loaded) is spk.representation.SchNet
+    fast.representation = loaded
+    with torch.no_grad():
+        e_loaded = fast({k: v.clone() for k, v in batch.items()})[U0]
+        e_ref = reference({k: v.clone() for k, v in batch.items()})[U0]
+    assert torch.equal(e_loaded, e_ref)

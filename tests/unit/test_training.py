@@ -1,0 +1,304 @@
+"""Training with SchNetPack and Lightning on a tiny pool: outputs, loss, resume, safe loading."""
+
+import json
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tests.conftest import tiny_pool
+from workflow_scripts.training.atoms_database import U0
+from workflow_scripts.training import linear_reference
+from workflow_scripts.training import packed_data
+from workflow_scripts.training.packed_data import load_store
+from workflow_scripts.training.run import (
+    TRAIN_LOG_COLUMNS, VAL_LOG_COLUMNS, TrainingError, WeightedU0Task, build_model, cosine_factor, data_module,
+    load_model, predict, step_budget, train,
+)
+
+SETTINGS = {
+    "name": "tiny",
+    "model": {"n_atom_basis": 8, "n_interactions": 1, "n_rbf": 8, "data_cutoff": 4.0, "model_cutoff": 4.0,
+              "energy_reference": "qm9_atoms", "implementation": "pair_symmetric"},
+    "training": {"batch_size": 16, "chunk_size": "auto", "epochs": 2, "lr": 1e-3, "scheduler": None, "ema_decay": None,
+                 "sampler": "uniform", "early_stopping_patience": None, "data_path": "schnetpack", "budget": "epochs"},
+    "loss": {"weighting": "none", "rate": 0, "alpha": 1.0},
+}
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pool")
+    split, idx, _ = tiny_pool(root, max_molecules=3000, pool_size=150)
+    return root, split, idx
+
+
+def test_packed_and_schnetpack_paths_train_alike(pool, tmp_path):
+    root, split, idx = pool
+    packed = json.loads(json.dumps(SETTINGS))
+    packed["training"]["data_path"] = "packed"
+    runs = {}
+    for name, settings, data in (("schnetpack", SETTINGS, "pool.db"), ("packed", packed, "pool.npz")):
+        train(root / data, idx, np.ones(len(split)), settings, seed=0, out_dir=tmp_path / name, progress_bar=False)
+        runs[name] = pd.read_csv(tmp_path / name / "val_log.csv")
+    # Same molecules, targets, neighbor pairs and initial weights; only the batch order differs.
+    assert np.isfinite(runs["packed"]["val_mse_eV2"]).all()
+    assert runs["packed"]["val_mse_eV2"].iloc[-1] < 10 * runs["schnetpack"]["val_mse_eV2"].iloc[0]
+
+
+def test_train_writes_logs_model_and_predicts(pool, tmp_path):
+    root, split, idx = pool
+    timing = train(root / "pool.db", idx, np.ones(len(split)), SETTINGS, seed=0, out_dir=tmp_path, progress_bar=False)
+    assert timing["epochs_run"] == 2 and timing["n_train"] == len(idx["train"]) and not timing["resumed"]
+    log = pd.read_csv(tmp_path / "train_log.csv")
+    assert list(log.columns) == TRAIN_LOG_COLUMNS and len(log) == timing["steps"]
+    assert (log["loss_top5_mean"] >= log["loss_mean"]).all() and (log["loss_mean"] >= log["loss_bottom5_mean"]).all()
+    assert (log["sqerr_top5_mean_eV2"] >= log["mse_eV2"]).all()
+    assert (log["mse_eV2"] >= log["sqerr_bottom5_mean_eV2"]).all()
+    assert np.isfinite(log[["loss_mean", "mse_eV2"]].to_numpy()).all()
+    val = pd.read_csv(tmp_path / "val_log.csv")
+    assert list(val.columns) == VAL_LOG_COLUMNS and val["epoch"].tolist() == [0, 1]
+    model, settings = load_model(tmp_path / "model.pt")  # weights_only: tensors and JSON, no code
+    assert settings["name"] == "tiny"
+    predicted = predict(model, settings, root / "pool.db", idx["test"])
+    assert predicted.shape == (len(idx["test"]),) and np.isfinite(predicted).all()
+    # Atom references and the mean are added back: predictions are total energies (about -11,000 eV)
+    assert -30000 < predicted.mean() < -1000
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert "hyper_parameters" not in checkpoint
+
+
+def test_rerun_resumes_from_checkpoint_and_other_settings_do_not(pool, tmp_path):
+    root, split, idx = pool
+    weights = np.ones(len(split))
+    train(root / "pool.db", idx, weights, SETTINGS, seed=0, out_dir=tmp_path, progress_bar=False)
+    steps = len(pd.read_csv(tmp_path / "train_log.csv"))
+    longer = json.loads(json.dumps(SETTINGS))
+    longer["training"]["epochs"] = 3
+    timing = train(root / "pool.db", idx, weights, SETTINGS, seed=0, out_dir=tmp_path, progress_bar=False)
+    assert timing["resumed"] and len(pd.read_csv(tmp_path / "train_log.csv")) == steps  # nothing left to do
+    timing = train(root / "pool.db", idx, weights, longer, seed=0, out_dir=tmp_path, progress_bar=False)
+    assert not timing["resumed"] and timing["epochs_run"] == 3  # another config: from scratch
+
+
+def test_weighted_loss_is_the_weighted_mean_of_squared_errors(pool, tmp_path):
+    root, split, idx = pool
+    weights = np.linspace(1, 3, len(split))
+    module = data_module(root / "pool.db", tmp_path, idx, 16, 4.0, weights)
+    module.setup("fit")
+    task = WeightedU0Task(build_model(SETTINGS["model"]), 1e-3, None, "tiny")
+    task.model.initialize_transforms(module)
+    batch = next(iter(module.train_dataloader()))
+    target = batch[U0].clone()
+    expected_weights = torch.as_tensor(weights[batch["_idx"].numpy()], dtype=torch.float32)
+    loss = task.training_step(dict(batch), 0)
+    pred = task.predict_without_postprocessing(dict(batch))[U0]
+    manual = (expected_weights * (pred - target) ** 2).mean()
+    assert loss.item() == pytest.approx(manual.item(), rel=1e-5)
+    assert task.batch_stats["loss_top5_mean"] >= task.batch_stats["loss_mean"]
+
+
+def test_non_finite_loss_names_experiment_and_step(pool, tmp_path):
+    root, split, idx = pool
+    module = data_module(root / "pool.db", tmp_path, idx, 16, 4.0, np.ones(len(split)))
+    module.setup("fit")
+    task = WeightedU0Task(build_model(SETTINGS["model"]), 1e-3, None, "tiny")
+    task.model.initialize_transforms(module)
+    batch = dict(next(iter(module.train_dataloader())))
+    batch[U0] = batch[U0] * float("nan")
+    with pytest.raises(TrainingError, match=r"experiment tiny: the training loss became nan at step 0 .*lower training.lr"):
+        task.training_step(batch, 0)
+
+
+PACKED = {**SETTINGS, "training": {**SETTINGS["training"], "data_path": "packed", "epochs": 3}}
+
+
+def fail_at_step(monkeypatch, step: int, error: BaseException | None = None):
+    """Make training_step fail once global_step reaches ``step``: ``error`` raised, or the loss turned NaN."""
+    original = WeightedU0Task.training_step
+
+    def training_step(self, batch, batch_idx):
+        if self.global_step >= step:
+            if error is not None:
+                raise error
+            batch = dict(batch)
+            batch[U0] = batch[U0] * float("nan")
+        return original(self, batch, batch_idx)
+
+    monkeypatch.setattr(WeightedU0Task, "training_step", training_step)
+
+
+def steps_per_epoch(idx, batch_size) -> int:
+    return -(-len(idx["train"]) // batch_size)
+
+
+def test_a_run_cut_off_mid_epoch_resumes_to_the_same_model(pool, tmp_path, monkeypatch):
+    """Killed in its second epoch and run again, a training ends with the model and curves of an uninterrupted one."""
+    root, split, idx = pool
+    weights = np.ones(len(split))
+    train(root / "pool.npz", idx, weights, PACKED, seed=0, out_dir=tmp_path / "whole", progress_bar=False)
+    per_epoch = steps_per_epoch(idx, PACKED["training"]["batch_size"])
+    with monkeypatch.context() as patch:
+        fail_at_step(patch, per_epoch + 2, RuntimeError("the machine went away"))
+        with pytest.raises(RuntimeError, match="went away"):
+            train(root / "pool.npz", idx, weights, PACKED, seed=0, out_dir=tmp_path / "cut", progress_bar=False)
+    assert not (tmp_path / "cut/model.pt").exists()
+    timing = train(root / "pool.npz", idx, weights, PACKED, seed=0, out_dir=tmp_path / "cut", progress_bar=False)
+    assert timing["resumed"]
+    whole, cut = (torch.load(tmp_path / d / "model.pt", weights_only=True)["state_dict"] for d in ("whole", "cut"))
+    for key in whole:
+        torch.testing.assert_close(cut[key], whole[key], rtol=1e-6, atol=0, msg=key)
+    for log in ("train_log.csv", "val_log.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "cut" / log), pd.read_csv(tmp_path / "whole" / log),
+                                      rtol=1e-6)
+
+
+def test_a_nan_loss_stops_with_a_hint_and_keeps_the_last_good_checkpoint(pool, tmp_path, monkeypatch):
+    root, split, idx = pool
+    per_epoch = steps_per_epoch(idx, PACKED["training"]["batch_size"])
+    fail_at_step(monkeypatch, per_epoch + 1)  # in the second epoch
+    with pytest.raises(TrainingError, match=rf"experiment tiny: the training loss became nan at step {per_epoch + 1} "
+                                            r"\(epoch 1\); lower training.lr or the loss weighting's rate"):
+        train(root / "pool.npz", idx, np.ones(len(split)), PACKED, seed=0, out_dir=tmp_path, progress_bar=False)
+    assert not (tmp_path / "model.pt").exists()
+    last = torch.load(tmp_path / "checkpoints/last.ckpt", weights_only=True)
+    assert last["epoch"] == 0 and last["global_step"] == per_epoch  # the end of the good first epoch
+    assert all(torch.isfinite(v).all() for v in last["state_dict"].values() if v.is_floating_point())
+
+
+def test_out_of_memory_names_the_batch_size_to_try(pool, tmp_path, monkeypatch):
+    root, split, idx = pool
+    fail_at_step(monkeypatch, 0, torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    with pytest.raises(TrainingError, match=r"experiment tiny: out of memory at batch size 16; "
+                                            r"try training.chunk_size: 8 for this experiment"):
+        train(root / "pool.npz", idx, np.ones(len(split)), PACKED, seed=0, out_dir=tmp_path, progress_bar=False)
+
+
+class Payload:
+    """Stands for pickled code: unpickling it would import and run this module's code."""
+
+
+def test_a_model_file_with_pickled_code_is_refused(tmp_path):
+    settings_json = json.dumps(SETTINGS)
+    torch.save({"state_dict": {}, "settings_json": settings_json, "seed": 0, "extra": Payload()}, tmp_path / "model.pt")
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        load_model(tmp_path / "model.pt")
+
+
+# --- what makes a short run converge, and the step budget ---------------------------------------------------------
+
+def test_step_budget_rules():
+    training = {"batch_size": 10, "epochs": 3, "budget": "epochs"}
+    assert step_budget(training, n_train=45, n_training_set=100) == (15, 3, 1)  # 3 epochs of 5 batches
+    training["budget"] = "equal_steps"
+    # the whole training set's 3 epochs of 10 batches, however small the subset: 30 steps, 6 of its epochs,
+    # validated every 2 (once per 10 steps, as the whole set)
+    assert step_budget(training, n_train=45, n_training_set=100) == (30, 6, 2)
+    # rounded up to the next validated epoch: 30 steps of 4-batch epochs validated every 2 (8 steps): 32 steps
+    assert step_budget(training, n_train=40, n_training_set=100) == (32, 8, 2)
+    assert step_budget(training, n_train=25, n_training_set=100) == (36, 12, 3)  # 9 validated epochs: 27 steps
+    assert step_budget(training, n_train=100, n_training_set=100) == (30, 3, 1)
+
+
+def test_cosine_schedule_warms_up_then_decays_to_its_floor():
+    factors = [cosine_factor(step, 100, 0.1, 0.02) for step in range(100)]
+    assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(factors[9:], factors[10:]))
+    assert cosine_factor(100, 100, 0.1, 0.02) == pytest.approx(0.02)
+
+
+FITTED = {**SETTINGS, "model": {**SETTINGS["model"], "energy_reference": "fitted"},
+          "training": {**SETTINGS["training"], "data_path": "packed", "epochs": 2, "budget": "equal_steps",
+                       "scheduler": {"kind": "cosine", "warmup_fraction": 0.1, "final_lr_fraction": 0.02},
+                       "ema_decay": 0.9}}
+
+
+@pytest.fixture(scope="module")
+def fitted_atomref(pool):
+    root, split, idx = pool
+    table = pd.read_parquet(root / "qm9.parquet", columns=["gdb_id", "U0", "n_H", "n_C", "n_N", "n_O", "n_F"])
+    train_rows = table.set_index("gdb_id").loc[split["gdb_id"].to_numpy()[idx["train"]]].reset_index()
+    return linear_reference.atom_energies_by_number(linear_reference.fit(train_rows, intercept=False))
+
+
+def test_fitted_reference_run_trains_on_the_residual_and_predicts_total_energies(pool, fitted_atomref, tmp_path):
+    root, split, idx = pool
+    store = load_store(root / "pool.npz")
+    subset = idx["train"][:60]  # a subset: the equal-steps budget gives it the whole training set's steps
+    run_idx = {**idx, "train": subset}
+    timing = train(root / "pool.npz", run_idx, np.ones(len(split)), FITTED, seed=0, out_dir=tmp_path,
+                   progress_bar=False, atomref=fitted_atomref, n_training_set=len(idx["train"]))
+    steps, epochs, every = step_budget(FITTED["training"], len(subset), len(idx["train"]))
+    assert timing["steps"] == timing["step_budget"] == steps >= 2 * -(-len(idx["train"]) // 16)
+    assert timing["epochs_run"] == epochs > 2  # more passes over the smaller subset
+    assert len(pd.read_csv(tmp_path / "val_log.csv")) == epochs // every
+    lr = pd.read_csv(tmp_path / "train_log.csv")["lr"].to_numpy()
+    assert lr.max() == pytest.approx(1e-3) and lr[-1] < 0.1 * lr.max()  # the cosine decays over the budget
+    model, settings = load_model(tmp_path / "model.pt")
+    offsets = model.postprocessors[1]
+    torch.testing.assert_close(offsets.atomref, torch.as_tensor(fitted_atomref, dtype=torch.float64))
+    predicted = packed_data.predict(model, store, idx["test"], settings["model"]["data_cutoff"])
+    # the fitted composition energies alone are within a few eV of U0; the model adds its residual to them
+    composition = np.array([fitted_atomref[store.atomic_numbers[store.atoms_of(np.array([i]))]].sum()
+                            for i in idx["test"]])
+    assert np.abs(predicted - store.u0[idx["test"]]).mean() < np.abs(composition - store.u0[idx["test"]]).mean() + 1.0
+    assert np.abs(predicted - composition).max() < 20
+
+
+def test_fitted_reference_needs_its_atom_energies(pool, tmp_path):
+    root, split, idx = pool
+    with pytest.raises(ValueError, match="energy_reference is fitted"):
+        train(root / "pool.npz", idx, np.ones(len(split)), FITTED, seed=0, out_dir=tmp_path, progress_bar=False)
+
+
+def test_stratified_sampler_draws_every_size_alike_and_repeats_per_epoch(pool):
+    root, split, idx = pool
+    store = load_store(root / "pool.npz")
+    module = packed_data.PackedDataModule(store, idx, np.ones(len(split)), 8, 4.0, seed=3, stratified=True)
+    module.setup()
+    sampler = module.train_dataloader().sampler
+    assert sampler.sampling.__class__.__name__ == "StratifiedSampler"  # SchNetPack's own
+    first = np.concatenate(list(sampler))
+    sampler.set_epoch(0)
+    assert np.array_equal(np.concatenate(list(sampler)), first)  # a resumed run draws the same molecules
+    sampler.set_epoch(5)
+    drawn = np.concatenate([np.concatenate(list(sampler)) for _ in range(40)])
+    sizes = store.n_atoms[drawn]
+    counts = pd.Series(sizes).value_counts()
+    pool_counts = pd.Series(store.n_atoms[idx["train"]]).value_counts()
+    assert counts.max() / counts.min() < 1.6  # every size about equally often ...
+    assert pool_counts.max() / pool_counts.min() > 5  # ... though the sizes are far from equal in the pool
+
+
+def test_the_quick_recipe_resumes_exactly(pool, fitted_atomref, tmp_path, monkeypatch):
+    """Fitted reference, cosine schedule and weight averaging: a run cut off mid-epoch resumes to the same model."""
+    root, split, idx = pool
+    weights = np.ones(len(split))
+    kwargs = dict(progress_bar=False, atomref=fitted_atomref, n_training_set=len(idx["train"]))
+    train(root / "pool.npz", idx, weights, FITTED, seed=0, out_dir=tmp_path / "whole", **kwargs)
+    per_epoch = steps_per_epoch(idx, FITTED["training"]["batch_size"])
+    with monkeypatch.context() as patch:
+        fail_at_step(patch, per_epoch + 2, RuntimeError("the machine went away"))
+        with pytest.raises(RuntimeError, match="went away"):
+            train(root / "pool.npz", idx, weights, FITTED, seed=0, out_dir=tmp_path / "cut", **kwargs)
+    assert train(root / "pool.npz", idx, weights, FITTED, seed=0, out_dir=tmp_path / "cut", **kwargs)["resumed"]
+    whole, cut = (torch.load(tmp_path / d / "model.pt", weights_only=True)["state_dict"] for d in ("whole", "cut"))
+    for key in whole:
+        torch.testing.assert_close(cut[key], whole[key], rtol=1e-6, atol=0, msg=key)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "cut/train_log.csv"),
+                                  pd.read_csv(tmp_path / "whole/train_log.csv"), rtol=1e-6)
+
+
+def test_plateau_schedule_steps_only_after_validating_epochs(pool, tmp_path):
+    """A small subset validates every few epochs; ReduceLROnPlateau (the thesis's schedule) waits for those."""
+    root, split, idx = pool
+    settings = {**PACKED, "training": {**PACKED["training"], "budget": "equal_steps", "epochs": 2,
+                                       "scheduler": {"kind": "plateau", "factor": 0.5, "patience": 0}}}
+    subset = {**idx, "train": idx["train"][:30]}
+    timing = train(root / "pool.npz", subset, np.ones(len(split)), settings, seed=0, out_dir=tmp_path,
+                   progress_bar=False, n_training_set=len(idx["train"]))
+    _, epochs, every = step_budget(settings["training"], 30, len(idx["train"]))
+    assert every > 1 and timing["epochs_run"] == epochs
+    assert len(pd.read_csv(tmp_path / "val_log.csv")) == epochs // every

@@ -1,0 +1,157 @@
+"""Trained models people can use, through the real Snakefile at the tiny scale: the SchNetPack export, rule
+predict on the shipped example molecules, TensorBoard logs, and damaged files made again by the next run."""
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from ase import Atoms
+from ase.io import write
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tests.conftest import REPO, run_snakemake, tiny_config
+from workflow_scripts.data.metadata import read_geometry
+
+pytestmark = pytest.mark.workflow
+
+TINY = tiny_config("baseline")
+RUN = "results/experiments/baseline/seed0"
+N_STUDY_MOLECULES = 5  # test-set molecules predicted again by rule predict
+
+
+def held_out_molecules(workdir, n=None) -> tuple[pd.DataFrame, list[Atoms]]:
+    """The run's test molecules (its predictions.parquet rows) with their geometry from the run's metadata."""
+    predictions = pd.read_parquet(workdir / RUN / "predictions.parquet")
+    if n is not None:
+        predictions = predictions.head(n)
+    ids, n_atoms, numbers, positions = read_geometry(workdir / "results/data/qm9.parquet", predictions["gdb_id"].to_numpy())
+    start = np.concatenate([[0], np.cumsum(n_atoms)])
+    molecules = [Atoms(numbers=numbers[a:b], positions=positions[a:b], info={"name": f"gdb{gdb}"})
+                 for gdb, a, b in zip(ids, start[:-1], start[1:])]
+    return predictions.reset_index(drop=True), molecules
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """The baseline trained and evaluated; then rule predict on the examples and a few of its test molecules."""
+    workdir = tmp_path_factory.mktemp("models")
+    start = time.perf_counter()
+    run_snakemake(workdir, TINY, "--cores", "2", f"{RUN}/metrics_by_size.csv")
+    _, molecules = held_out_molecules(workdir, N_STUDY_MOLECULES)
+    (workdir / "mine").mkdir()
+    write(workdir / "mine/qm9_test_molecules.xyz", molecules, format="extxyz")
+    # the shipped examples, found beside the Snakefile; the user's folder, in the working directory
+    overlay = {**TINY, "predict": {"molecules": ["examples/molecules", "mine"], "experiment": "baseline", "seed": 0}}
+    result = run_snakemake(workdir, overlay, "--cores", "2", "predict")
+    print(f"tiny baseline and rule predict: {time.perf_counter() - start:.0f} s")
+    return workdir, result
+
+
+def test_the_export_reproduces_the_runs_predictions_with_schnetpack_alone(study, tmp_path):
+    """SchNetPack's ASE calculator in a fresh process that cannot import this repository (python -I)."""
+    workdir, _ = study
+    predictions, molecules = held_out_molecules(workdir)
+    write(tmp_path / "molecules.xyz", molecules, format="extxyz")
+    script = """
+import json, sys
+import torch
+from ase.io import read
+from schnetpack.interfaces import SpkCalculator
+from schnetpack.transform import ASENeighborList
+folder = sys.argv[1]
+info = json.load(open(folder + "/model_info.json"))
+calculator = SpkCalculator(model=folder + "/best_model", neighbor_list=ASENeighborList(cutoff=info["neighbor_list_cutoff"]),
+                           energy_key=info["energy_key"], force_key=None, energy_unit=info["energy_unit"],
+                           position_unit=info["position_unit"], dtype=getattr(torch, info["calculator_dtype"]))
+energies = []
+for atoms in read(sys.argv[2], index=":"):
+    atoms.calc = calculator
+    energies.append(atoms.get_potential_energy())
+print(json.dumps(energies))
+"""
+    result = subprocess.run([sys.executable, "-I", "-c", script, str(workdir / RUN / "schnetpack"),
+                             str(tmp_path / "molecules.xyz")], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    energies = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
+    difference = np.abs(energies - predictions["U0_pred_eV"].to_numpy())
+    print(f"{len(energies)} test molecules: max |SpkCalculator - predictions.parquet| = {difference.max():.2e} eV")
+    assert difference.max() < 1e-5
+
+
+def test_rule_predict_on_the_shipped_examples(study):
+    workdir, _ = study
+    table = pd.read_csv(workdir / "results/predict/baseline/seed0/predictions.csv").set_index("molecule")
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print(table.drop(columns=["element_groups"]).to_string(float_format="%.1f"))
+    examples = sorted(p.stem for p in (REPO / "examples/molecules").glob("*.xyz"))
+    assert set(examples) <= set(table.index) and len(table) == len(examples) + N_STUDY_MOLECULES
+    by_size = pd.read_csv(workdir / RUN / "metrics_by_size.csv").set_index("group")
+    by_element = pd.read_csv(workdir / RUN / "metrics_by_element.csv").set_index("group")
+    trained_on = pd.read_parquet(workdir / "results/subsets/full.parquet")
+    train_sizes = set(trained_on["n_atoms"])
+
+    # molecules of the study's own test set: the value in its predictions.parquet, the error of their size bin
+    predictions, _ = held_out_molecules(workdir, N_STUDY_MOLECULES)
+    study_rows = table.loc[[f"gdb{g}" for g in predictions["gdb_id"]]]
+    assert np.abs(study_rows["U0_pred_eV"].to_numpy() - predictions["U0_pred_eV"].to_numpy()).max() < 1e-5
+    np.testing.assert_allclose(study_rows["size_mae_meV"], by_size.loc[study_rows["n_atoms"], "mae_meV"])
+
+    for name, row in table.iterrows():
+        if row["n_atoms"] in by_size.index:  # the size bin's MAE and interval
+            size = by_size.loc[row["n_atoms"]]
+            assert (row["size_mae_meV"], row["size_mae_ci_low_meV"], row["size_mae_ci_high_meV"]) == pytest.approx(
+                (size["mae_meV"], size["mae_ci_low_meV"], size["mae_ci_high_meV"]))
+            assert row["size_mae_ci_low_meV"] <= row["size_mae_meV"] <= row["size_mae_ci_high_meV"]
+        else:
+            assert np.isnan(row["size_mae_meV"]) and f"no test molecule has {row['n_atoms']} atoms" in row["note"]
+        groups = [e for e in ("H", "C", "N", "O", "F") if e in row["formula"].replace("Cl", "")]
+        assert row["element_mae_meV"] == pytest.approx(by_element.loc[groups, "mae_meV"].max())
+        assert row["in_training_domain"] == (row["n_atoms"] in train_sizes and "S" not in row["formula"]), name
+    assert not table.loc["thiophene", "in_training_domain"]
+    assert "S in no training molecule: the prediction is meaningless" in table.loc["thiophene", "note"]
+    assert table.loc["decane", "n_atoms"] == 32 and not table.loc["decane", "in_training_domain"]
+    assert "size 32 is not among the training sizes" in table.loc["decane", "note"]
+    assert table.loc["fluorobenzene", "element_group"] == by_element.loc[["H", "C", "F"], "mae_meV"].idxmax()
+
+
+def test_every_run_logs_its_curves_for_tensorboard(study):
+    workdir, _ = study
+    events = EventAccumulator(str(workdir / "results/experiments"))  # as `tensorboard --logdir results/experiments`
+    events.Reload()
+    run = EventAccumulator(str(workdir / RUN / "tensorboard"))
+    run.Reload()
+    assert {"val_loss", "val_mae", "train/loss_mean", "train/mse_eV2", "train/lr"} <= set(run.Tags()["scalars"])
+    val_log = pd.read_csv(workdir / RUN / "val_log.csv")
+    np.testing.assert_allclose([1000 * e.value for e in run.Scalars("val_mae")], val_log["val_mae_meV"], rtol=1e-6)
+
+
+def test_damaged_files_are_named_and_made_again_by_the_next_run(study, tmp_path):
+    """predictions.parquet cut short: named and removed; the next run makes it again, here from a damaged
+    checkpoint, which is not resumed: the run trains from scratch to the same predictions, with TensorBoard off."""
+    workdir = tmp_path / "study"
+    shutil.copytree(study[0], workdir, symlinks=True)
+    target = f"{RUN}/metrics_by_size.csv"
+    predictions = workdir / RUN / "predictions.parquet"
+    original = pd.read_parquet(predictions)
+    predictions.write_bytes(predictions.read_bytes()[:100])
+    failed = run_snakemake(workdir, TINY, "--cores", "2", target, check=False)
+    assert failed.returncode != 0
+    message = f"{RUN}/predictions.parquet is damaged and cannot be read"
+    assert message in failed.stderr and "it was removed: run snakemake again" in failed.stderr
+    metrics_log = (workdir / RUN / "metrics.log").read_text()
+    assert message in metrics_log and "Traceback" not in metrics_log
+    assert not predictions.exists()
+
+    checkpoint = workdir / RUN / "checkpoints/last.ckpt"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
+    run_snakemake(workdir, {**TINY, "tensorboard": False}, "--cores", "2", target)
+    train_log = (workdir / RUN / "train.log").read_text()
+    assert f"{RUN}/checkpoints/last.ckpt is damaged and cannot be read" in train_log
+    assert "training from scratch instead of resuming" in train_log
+    pd.testing.assert_frame_equal(pd.read_parquet(predictions), original, rtol=1e-6)
+    assert not (workdir / RUN / "tensorboard").exists()  # config tensorboard: false

@@ -1,0 +1,1 @@
+"""config.yaml: validated, and everything derived from it."""

@@ -1,0 +1,1 @@
+"""QM9 acquisition, the metadata table, the held-out split, training subsets, dataset counts."""

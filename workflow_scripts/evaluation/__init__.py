@@ -1,0 +1,1 @@
+"""Test predictions to per-stratum metrics, seed-aware intervals, study tables and verdicts."""

@@ -1,0 +1,1 @@
+"""Files the workflow writes and reads back: atomic writes, damage checks, rule logs."""

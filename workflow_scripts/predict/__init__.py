@@ -1,0 +1,1 @@
+"""A user's molecules through a trained run."""

@@ -1,0 +1,69 @@
+"""A reference baseline with no network and no training loop: U0 linear in the element counts.
+
+U0 (eV) ~ intercept + sum over elements of coefficient * count, fitted by least
+squares on the training molecules only. Most of U0 is the sum of per-atom
+energies, so this is the floor any learned model must beat by a wide margin,
+and it shows which part of a model's per-stratum error is plain composition.
+
+An element absent from the training molecules (say, no F in a small subset)
+gets coefficient 0: the data say nothing about it, and 0 keeps predictions
+finite. Any remaining degeneracy (e.g. every training molecule has the same
+number of C) is resolved by numpy's minimum-norm least-squares solution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from workflow_scripts.properties import ATOMIC_NUMBERS, ELEMENTS
+
+COUNT_COLUMNS = tuple(f"n_{e}" for e in ELEMENTS)
+
+
+@dataclass(frozen=True)
+class LinearReference:
+    """Fitted coefficients (eV per atom of each element) and intercept (eV)."""
+
+    coefficients: dict[str, float]
+    intercept: float
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        """U0 (eV) of each row of ``df`` from its ``n_H`` .. ``n_F`` columns."""
+        counts = df[list(COUNT_COLUMNS)].to_numpy(dtype=float)
+        return self.intercept + counts @ np.array([self.coefficients[e] for e in ELEMENTS])
+
+    def to_dict(self) -> dict:
+        return {"coefficients_eV": dict(self.coefficients), "intercept_eV": self.intercept}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LinearReference:
+        return cls({e: float(data["coefficients_eV"][e]) for e in ELEMENTS}, float(data["intercept_eV"]))
+
+
+def fit(train_df: pd.DataFrame, target: str = "U0", intercept: bool = True) -> LinearReference:
+    """Least-squares fit of ``target`` (eV; the metadata table's ``U0``) on the element counts.
+
+    ``intercept=False`` gives per-element energies only (U0 ~ sum of atom energies): the fitted atom
+    references a SchNet model adds to its output (``model.energy_reference: fitted``).
+    """
+    if len(train_df) == 0:
+        raise ValueError("cannot fit the linear reference on no molecules")
+    counts = train_df[list(COUNT_COLUMNS)].to_numpy(dtype=float)
+    present = counts.any(axis=0)
+    columns = [np.ones(len(counts))] if intercept else []
+    design = np.column_stack(columns + [counts[:, present]])
+    solution, *_ = np.linalg.lstsq(design, train_df[target].to_numpy(dtype=float), rcond=None)
+    coefficients = dict.fromkeys(ELEMENTS, 0.0)
+    coefficients.update(zip([e for e, p in zip(ELEMENTS, present) if p], map(float, solution[int(intercept):])))
+    return LinearReference(coefficients, float(solution[0]) if intercept else 0.0)
+
+
+def atom_energies_by_number(reference: LinearReference, zmax: int = 100) -> np.ndarray:
+    """The per-element coefficients (eV) indexed by atomic number: SchNetPack's atomref layout."""
+    atomref = np.zeros(zmax)
+    for symbol, value in reference.coefficients.items():
+        atomref[ATOMIC_NUMBERS[symbol]] = value
+    return atomref

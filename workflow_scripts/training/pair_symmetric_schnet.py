@@ -1,0 +1,78 @@
+"""SchNetPack's SchNet with each atom pair's filter computed once for both directions.
+
+A SchNet filter W_ij depends only on the distance of i and j, so W_ij = W_ji. SchNetPack's SchNet evaluates the
+filter network for every directed pair of the neighbor list, both (i, j) and (j, i): the filter network (two
+dense layers over every pair) is most of a QM9 step's work, and half of it is a repeat. This representation
+keeps SchNetPack's class, modules and parameters (a state_dict loads both ways, so SchNetPack's tools and ASE
+calculator run its models as plain SchNet) and changes only ``forward``:
+
+- the filter network, radial basis and cutoff run once per unordered pair (i < j);
+- each pair sends its message both ways, x_j W_ij to i and x_i W_ij to j, summed per atom as before;
+- gathers use ``index_select``, whose backward is an ``index_add`` (advanced indexing's backward is an
+  accumulating ``index_put``, several times slower on a CPU).
+
+Energies and gradients equal SchNetPack's SchNet's within float rounding (tests/unit/test_pair_symmetric_schnet.py).
+The shortcut needs a neighbor list holding both directions of each pair and no pair of an atom with its own
+periodic image (the packed path's and SchNetPack's ASE lists for molecules); any other list (checked pair by
+pair) falls back to SchNetPack's own forward.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+import schnetpack as spk
+import schnetpack.properties as props
+
+
+class PairSymmetricSchNet(spk.representation.SchNet):
+    """``spk.representation.SchNet`` (same arguments and parameters) with one filter evaluation per pair."""
+
+    def as_schnet(self) -> spk.representation.SchNet:
+        """The same module, parameters shared, as SchNetPack's own class (for exports SchNetPack loads)."""
+        plain = spk.representation.SchNet.__new__(spk.representation.SchNet)
+        plain.__dict__.update(self.__dict__)
+        return plain
+
+    def forward(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        idx_i, idx_j = inputs[props.idx_i], inputs[props.idx_j]
+        forward = idx_i < idx_j
+        half = torch.nonzero(forward).squeeze(1)
+        i, j = idx_i.index_select(0, half), idx_j.index_select(0, half)
+        if not both_directions(i, j, idx_i[~forward], idx_j[~forward]):
+            return super().forward(inputs)
+        d_ij = torch.linalg.vector_norm(inputs[props.Rij].index_select(0, half), dim=1)
+        f_ij = self.radial_basis(d_ij)
+        rcut_ij = self.cutoff_fn(d_ij)[:, None]
+        receivers, senders = torch.cat([i, j]), torch.cat([j, i])
+
+        x = self.embedding(inputs[props.Z])
+        for embedding in self.electronic_embeddings:
+            x = x + embedding(x, inputs)
+        for interaction in self.interactions:
+            x = x + self._interaction(interaction, x, f_ij, rcut_ij, receivers, senders)
+        inputs["scalar_representation"] = x
+        return inputs
+
+    @staticmethod
+    def _interaction(block: nn.Module, x, f_ij, rcut_ij, receivers, senders) -> torch.Tensor:
+        """``SchNetInteraction.forward`` over the half list: the filter once, the message both ways."""
+        h = block.in2f(x)
+        w_ij = block.filter_network(f_ij) * rcut_ij
+        messages = h.index_select(0, senders) * torch.cat([w_ij, w_ij])
+        summed = torch.zeros_like(h).index_add_(0, receivers, messages)
+        return block.f2out(summed)
+
+
+def both_directions(i: torch.Tensor, j: torch.Tensor, back_i: torch.Tensor, back_j: torch.Tensor) -> bool:
+    """Whether the pairs (i < j) and the others are the same pairs, one way and back (each exactly once).
+
+    A self-image pair (i == i) or any pair without its reverse makes them differ. Sorting both sets of pair keys
+    costs about 1 % of a training step.
+    """
+    if len(i) != len(back_i):
+        return False
+    n = int(max(j.max(), back_i.max())) + 1 if len(i) else 1
+    there, back = torch.sort(i * n + j).values, torch.sort(back_j * n + back_i).values
+    return bool(torch.equal(there, back))
