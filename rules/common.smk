@@ -189,7 +189,8 @@ def figure_names(kind):
     return [name for name, f in CATALOGUE.items() if f.kind == kind]
 
 
-def learning_curves(scale):
+def learning_curves_figure(scale):
+    """The name of a run's learning curves figure, with the rule's wildcards."""
     return catalogue.learning_curves_name("{experiment}", "{seed}", scale)
 
 

@@ -93,8 +93,8 @@ rule figure_learning_curves:
         train_log=f"{RUN}/train_log.csv",
         val_log=f"{RUN}/val_log.csv",
     output:
-        linear=reported_figure(learning_curves("linear"), "linear"),
-        log=reported_figure(learning_curves("log"), "log"),
+        linear=reported_figure(learning_curves_figure("linear"), "linear"),
+        log=reported_figure(learning_curves_figure("log"), "log"),
     log:
         f"{LOGS}/figures/figA3_learning_curves_{{experiment}}_seed{{seed}}.log",
     benchmark:
@@ -104,10 +104,14 @@ rule figure_learning_curves:
     params:
         weighted=lambda w: EXPERIMENTS[w.experiment]["loss"]["weighting"] != "none",
         titles=figure_facts(
-            "title", linear=learning_curves("linear"), log=learning_curves("log")
+            "title",
+            linear=learning_curves_figure("linear"),
+            log=learning_curves_figure("log"),
         ),
         captions=figure_facts(
-            "caption", linear=learning_curves("linear"), log=learning_curves("log")
+            "caption",
+            linear=learning_curves_figure("linear"),
+            log=learning_curves_figure("log"),
         ),
         plots=config["plots"],
     script:
