@@ -28,8 +28,8 @@ rule plot_dataset:
         size_histogram=rules.dataset_counts.output.size_histogram,
         element_size=rules.dataset_counts.output.element_size,
     output:
-        size_histogram=f"{ANALYSIS}/size_histogram.png",
-        heatmap=f"{ANALYSIS}/element_size_heatmap.png",
+        size_histogram=reported_figure(SIZE_HISTOGRAM, "size_histogram"),
+        heatmap=reported_figure(ELEMENT_SIZE_HEATMAP, "heatmap"),
     log:
         f"{LOGS}/plot_dataset.log",
     benchmark:
@@ -39,5 +39,11 @@ rule plot_dataset:
     params:
         plots=config["plots"],
         frequent_bin_fraction=config["analysis"]["frequent_bin_fraction"],
+        titles=figure_facts(
+            "title", size_histogram=SIZE_HISTOGRAM, heatmap=ELEMENT_SIZE_HEATMAP
+        ),
+        captions=figure_facts(
+            "caption", size_histogram=SIZE_HISTOGRAM, heatmap=ELEMENT_SIZE_HEATMAP
+        ),
     script:
         "../workflow_scripts/scripts/plot_dataset.py"

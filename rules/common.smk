@@ -90,11 +90,13 @@ def runs(names=None):
     return [(n, s) for n in names for s in EXPERIMENTS[n]["seeds"]]
 
 
+def run_list(names=None, reference=False):
+    """runs(names), the linear reference last if asked: the runs of run_files, in its order."""
+    return runs(names) + ([(LINEAR_REFERENCE, 0)] if reference else [])
+
+
 def run_files(pattern, names=None, reference=False):
-    files = [pattern.format(experiment=n, seed=s) for n, s in runs(names)]
-    if reference:
-        files.append(pattern.format(experiment=LINEAR_REFERENCE, seed=0))
-    return files
+    return [pattern.format(experiment=n, seed=s) for n, s in run_list(names, reference)]
 
 
 def reused_from(wildcards):
@@ -129,10 +131,6 @@ def experiment_data(wildcards):
     return POOL_STORE if packed else POOL_DB
 
 
-def used_subsets():
-    return sorted({e["subset"] for e in EXPERIMENTS.values()})
-
-
 def experiments_of(*parts):
     return [n for n, e in EXPERIMENTS.items() if e["part"] in parts]
 
@@ -156,110 +154,99 @@ def prediction_molecules(wildcards):
     return molecule_files(config["predict"]["molecules"], [".", workflow.basedir])
 
 
-# ---- figures ---------------------------------------------------------------
-FIGURES = f"{RESULTS}/figures"
+# ---- figures: what each shows is stated once, in workflow_scripts/figures/catalogue.py
+from workflow_scripts.figures import catalogue
+from workflow_scripts.figures.catalogue import (
+    ELEMENT_SIZE_HEATMAP,
+    ERROR_BY_ELEMENT,
+    OVERVIEW,
+    SIZE_HISTOGRAM,
+    SUBSET_HISTOGRAM,
+    WEIGHT_FACTORS,
+)
+
+CATALOGUE = catalogue.figures(EXPERIMENTS, config)
+FINAL_RUNS = catalogue.final_runs(EXPERIMENTS, config)
+CAPPED_SUBSET = catalogue.capped_subset(EXPERIMENTS, config)
+LOSS_RATES = catalogue.loss_rates(EXPERIMENTS)
 
 
-def label_of(name):
-    e = EXPERIMENTS[name]
-    if e["sweep_key"]:
-        return f"{e['sweep_key'].split('.')[-1]} = {e['sweep_value']}"
-    return name
+def figure_file(name):
+    return f"{RESULTS}/{catalogue.file_of(name)}"
 
 
-def balancing_label(name):
-    e = EXPERIMENTS[name]
-    if e["training"]["sampler"] == "stratified_by_size":
-        return "each size sampled alike"
-    return f"cap {e['subset']}"
+def figure_files():
+    """Every figure of the study, in the catalogue's order."""
+    return [figure_file(name) for name in CATALOGUE]
 
 
-def final_runs():
-    return [
-        (label, n)
-        for label, n in config["final_comparison"].items()
-        if n in EXPERIMENTS
-    ]
+def figure_placements():
+    """(caption, section) of each of figure_files(), for the page (rule report)."""
+    return [(f.caption, f.section) for f in CATALOGUE.values()]
 
 
-def _by_size_figures():
-    """Error-by-size figures: name -> (title, [(experiment, label)], log y)."""
-    base = [(BASELINE, "baseline")] if BASELINE in EXPERIMENTS else []
-    sets = {
-        "fig03_baseline_error_by_size": (
-            "Baseline: error by molecule size (Figure 3)",
-            base,
-        ),
-        "fig06_balanced_error_by_size": (
-            "Size-balanced training subsets (Figure 6)",
-            base + [(n, balancing_label(n)) for n in experiments_of("balancing")],
-        ),
-        "fig07_size_loss_error_by_size": (
-            "Size-based loss weights, 13 to 23 atoms (Figure 7)",
-            [(n, label_of(n)) for n in experiments_of("loss_size")],
-        ),
-        "fig08_size_frequency_loss_error_by_size": (
-            "Size-and-frequency loss weights, 13 to 23 atoms (Figure 8)",
-            [(n, label_of(n)) for n in experiments_of("loss_size_frequency")],
-        ),
-        "fig08b_inverse_frequency_loss_error_by_size": (
-            "Inverse-frequency loss weights",
-            base + [(n, label_of(n)) for n in experiments_of("loss_inverse_frequency")],
-        ),
-        "fig09_targeted_error_by_size": (
-            "Training on molecules with more than 17 atoms (Figure 9)",
-            base + [(n, "more than 17 atoms") for n in experiments_of("targeted")],
-        ),
-        "fig10_final_error_by_size": (
-            "Default against Custom (Figure 10)",
-            [(n, label) for label, n in final_runs()],
-        ),
+def figure_names(kind):
+    return [name for name, f in CATALOGUE.items() if f.kind == kind]
+
+
+def learning_curves_figure(scale):
+    """The name of a run's learning curves figure, with the rule's wildcards."""
+    return catalogue.learning_curves_name("{experiment}", "{seed}", scale)
+
+
+def figure_fact(field, name="{figure}"):
+    """Input function: a field of a figure's catalogue entry; `name` may hold the rule's wildcards."""
+    return lambda wildcards: getattr(CATALOGUE[name.format(**wildcards)], field)
+
+
+def figure_facts(field, **names):
+    """Input function: output name -> that field of its figure's catalogue entry."""
+    return lambda wildcards: {
+        key: getattr(CATALOGUE[name.format(**wildcards)], field)
+        for key, name in names.items()
     }
-    return {name: spec for name, spec in sets.items() if spec[1]}
 
 
-BY_SIZE_FIGURES = _by_size_figures()
+def shown_experiments(name, wildcards):
+    return [n for n, _ in CATALOGUE[name.format(**wildcards)].experiments]
 
 
-def by_size_figure_inputs(wildcards):
-    names = [n for n, _ in BY_SIZE_FIGURES[wildcards.figure][1]]
-    return run_files(f"{RUN}/metrics_by_size.csv", names, reference=True)
+def figure_runs(name="{figure}"):
+    """Input function: (experiment, seed) of the runs a figure shows, the linear reference last."""
+    return lambda wildcards: run_list(
+        shown_experiments(name, wildcards), reference=True
+    )
 
 
-def learning_curve_runs():
-    return [(n, s) for _, n in final_runs() for s in EXPERIMENTS[n]["seeds"][:1]]
+def figure_run_files(pattern, name="{figure}"):
+    """Input function: `pattern` of each of figure_runs(name), in its order."""
+    return lambda wildcards: run_files(
+        pattern, shown_experiments(name, wildcards), reference=True
+    )
 
 
-def figure_outputs():
-    files = [f"{FIGURES}/{name}.png" for name in BY_SIZE_FIGURES]
-    if BASELINE in EXPERIMENTS:
-        files.append(f"{FIGURES}/fig04_baseline_error_by_element.png")
-    if capped_subset():
-        files.append(f"{FIGURES}/fig05_subset_histogram.png")
-    files += [
-        f"{FIGURES}/figA2_weight_factors.png",
-        f"{FIGURES}/overview_overall_mae.png",
-    ]
-    for n, s in learning_curve_runs():
-        for scale in ("linear", "log"):
-            files.append(f"{FIGURES}/figA3_learning_curves_{n}_seed{s}_{scale}.png")
-    return files
+# For Snakemake's own report (snakemake --report): each caption template
+# report/captions/<output name>.rst shows params.captions[<output name>], so the
+# captions come from the catalogue; several outputs of one rule each get theirs.
+def reported_figure(name="{figure}", output="figure"):
+    """A figure output marked for the report with its catalogue caption, section and labels."""
+    return report(
+        figure_file(name),
+        caption=f"../report/captions/{output}.rst",
+        category=figure_fact("category", name),
+        subcategory=figure_fact("subcategory", name),
+        labels=figure_fact("labels", name),
+    )
 
 
-def capped_subset():
-    """The balanced subset shown in Figure 5: the smallest cap used by an experiment."""
-    capped = [
-        (config["subsets"][s]["cap_per_size"], s)
-        for s in used_subsets()
-        if "cap_per_size" in config["subsets"][s]
-    ]
-    return min(capped)[1] if capped else None
+def reported_table(path, output):
+    """A result table marked for the report with its catalogue caption and section."""
+    return report(
+        path,
+        caption=f"../report/captions/{output}.rst",
+        category=catalogue.TABLES[output].category,
+    )
 
 
-def loss_rates():
-    rates = {
-        e["loss"]["rate"]
-        for e in EXPERIMENTS.values()
-        if e["loss"]["weighting"] in ("size", "size_frequency")
-    }
-    return sorted(rates | {0, 2, 5, 10})
+def table_captions(*outputs):
+    return {output: catalogue.TABLES[output].caption for output in outputs}

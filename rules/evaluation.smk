@@ -2,6 +2,8 @@
 # tables and the verdicts on the hypotheses.
 
 TABLES = f"{RESULTS}/tables"
+# the runs the hypotheses compare
+VERDICT_EXPERIMENTS = [BASELINE, *experiments_of("balancing", "targeted", "placebo")]
 
 
 rule stratum_metrics:
@@ -34,11 +36,11 @@ rule study_tables:
         timing=run_files(f"{RUN}/timing.json"),
         val_log=run_files(f"{RUN}/val_log.csv"),
     output:
-        by_size=f"{TABLES}/metrics_by_size.csv",
-        by_element=f"{TABLES}/metrics_by_element.csv",
-        overall=f"{TABLES}/metrics_overall.csv",
-        table2=f"{TABLES}/table2_final_comparison.csv",
-        training_runs=f"{TABLES}/training_runs.csv",
+        by_size=reported_table(f"{TABLES}/metrics_by_size.csv", "by_size"),
+        by_element=reported_table(f"{TABLES}/metrics_by_element.csv", "by_element"),
+        overall=reported_table(f"{TABLES}/metrics_overall.csv", "overall"),
+        table2=reported_table(f"{TABLES}/table2_final_comparison.csv", "table2"),
+        training_runs=reported_table(f"{TABLES}/training_runs.csv", "training_runs"),
     log:
         f"{LOGS}/study_tables.log",
     benchmark:
@@ -46,23 +48,26 @@ rule study_tables:
     conda:
         "../envs/qm9.yaml"
     params:
+        # (experiment, seed) of each metrics file, and of each timing and val_log file
+        runs=run_list(reference=True),
+        trained_runs=run_list(),
         parts={n: e["part"] for n, e in EXPERIMENTS.items()},
-        final=[(n, label) for label, n in final_runs()],
+        final=FINAL_RUNS,
         convergence=config["evaluation"]["convergence"],
+        captions=table_captions(
+            "by_size", "by_element", "overall", "table2", "training_runs"
+        ),
     script:
         "../workflow_scripts/scripts/study_tables.py"
 
 
 rule hypothesis_verdicts:
     input:
-        predictions=run_files(
-            f"{RUN}/predictions.parquet",
-            [BASELINE, *experiments_of("balancing", "targeted", "placebo")],
-        ),
+        predictions=run_files(f"{RUN}/predictions.parquet", VERDICT_EXPERIMENTS),
         baseline_subset=f"{RESULTS}/subsets/{EXPERIMENTS[BASELINE]['subset']}.parquet",
         size_histogram=rules.dataset_counts.output.size_histogram,
     output:
-        verdicts=f"{TABLES}/hypothesis_verdicts.csv",
+        verdicts=reported_table(f"{TABLES}/hypothesis_verdicts.csv", "verdicts"),
     log:
         f"{LOGS}/hypothesis_verdicts.log",
     benchmark:
@@ -70,6 +75,7 @@ rule hypothesis_verdicts:
     conda:
         "../envs/qm9.yaml"
     params:
+        runs=run_list(VERDICT_EXPERIMENTS),
         baseline=BASELINE,
         balanced=experiments_of("balancing"),
         targeted=experiments_of("targeted"),
@@ -79,5 +85,6 @@ rule hypothesis_verdicts:
         min_seeds=config["evaluation"]["min_seeds_per_arm"],
         resamples=SCALE["bootstrap_resamples"],
         seed=config["split"]["seed"],
+        captions=table_captions("verdicts"),
     script:
         "../workflow_scripts/scripts/hypothesis_verdicts.py"

@@ -1,23 +1,28 @@
 # The thesis's figures regenerated. Each figure rule reads only the runs it
 # shows, so changing one experiment re-draws only the figures that show it.
+# What each figure shows, its title and its caption: rules/common.smk reads
+# them from workflow_scripts/figures/catalogue.py.
 
 
 rule figure_error_by_size:
     input:
-        metrics=by_size_figure_inputs,
+        metrics=figure_run_files(f"{RUN}/metrics_by_size.csv"),
     output:
-        figure=f"{FIGURES}/{{figure}}.png",
+        figure=reported_figure(),
     log:
         f"{LOGS}/figures/{{figure}}.log",
     benchmark:
         f"{BENCH}/figures/{{figure}}.tsv"
     wildcard_constraints:
-        figure="|".join(BY_SIZE_FIGURES),
+        figure="|".join(figure_names("error_by_size")),
     conda:
         "../envs/qm9.yaml"
     params:
-        title=lambda w: BY_SIZE_FIGURES[w.figure][0],
-        experiments=lambda w: BY_SIZE_FIGURES[w.figure][1],
+        runs=figure_runs(),
+        experiments=figure_fact("experiments"),
+        title=figure_fact("title"),
+        captions=figure_facts("caption", figure="{figure}"),
+        frequent_bin_fraction=config["analysis"]["frequent_bin_fraction"],
         plots=config["plots"],
     script:
         "../workflow_scripts/scripts/figure_error_by_size.py"
@@ -25,17 +30,20 @@ rule figure_error_by_size:
 
 rule figure_error_by_element:
     input:
-        metrics=run_files(f"{RUN}/metrics_by_element.csv", [BASELINE], reference=True),
+        metrics=figure_run_files(f"{RUN}/metrics_by_element.csv", ERROR_BY_ELEMENT),
     output:
-        figure=f"{FIGURES}/fig04_baseline_error_by_element.png",
+        figure=reported_figure(ERROR_BY_ELEMENT),
     log:
-        f"{LOGS}/figures/fig04_baseline_error_by_element.log",
+        f"{LOGS}/figures/{ERROR_BY_ELEMENT}.log",
     benchmark:
-        f"{BENCH}/figures/fig04_baseline_error_by_element.tsv"
+        f"{BENCH}/figures/{ERROR_BY_ELEMENT}.tsv"
     conda:
         "../envs/qm9.yaml"
     params:
-        experiments=[(BASELINE, "baseline")],
+        runs=figure_runs(ERROR_BY_ELEMENT),
+        experiments=figure_fact("experiments", ERROR_BY_ELEMENT),
+        title=figure_fact("title", ERROR_BY_ELEMENT),
+        captions=figure_facts("caption", figure=ERROR_BY_ELEMENT),
         plots=config["plots"],
     script:
         "../workflow_scripts/scripts/figure_error_by_element.py"
@@ -43,18 +51,20 @@ rule figure_error_by_element:
 
 rule figure_subset_histogram:
     input:
-        subset=f"{RESULTS}/subsets/{capped_subset()}_size_counts.csv",
+        subset=f"{RESULTS}/subsets/{CAPPED_SUBSET}_size_counts.csv",
         pool=f"{RESULTS}/subsets/full_size_counts.csv",
     output:
-        figure=f"{FIGURES}/fig05_subset_histogram.png",
+        figure=reported_figure(SUBSET_HISTOGRAM),
     log:
-        f"{LOGS}/figures/fig05_subset_histogram.log",
+        f"{LOGS}/figures/{SUBSET_HISTOGRAM}.log",
     benchmark:
-        f"{BENCH}/figures/fig05_subset_histogram.tsv"
+        f"{BENCH}/figures/{SUBSET_HISTOGRAM}.tsv"
     conda:
         "../envs/qm9.yaml"
     params:
-        subset=capped_subset(),
+        subset=CAPPED_SUBSET,
+        title=figure_fact("title", SUBSET_HISTOGRAM),
+        captions=figure_facts("caption", figure=SUBSET_HISTOGRAM),
         plots=config["plots"],
     script:
         "../workflow_scripts/scripts/figure_subset_histogram.py"
@@ -62,15 +72,17 @@ rule figure_subset_histogram:
 
 rule figure_weight_factors:
     output:
-        figure=f"{FIGURES}/figA2_weight_factors.png",
+        figure=reported_figure(WEIGHT_FACTORS),
     log:
-        f"{LOGS}/figures/figA2_weight_factors.log",
+        f"{LOGS}/figures/{WEIGHT_FACTORS}.log",
     benchmark:
-        f"{BENCH}/figures/figA2_weight_factors.tsv"
+        f"{BENCH}/figures/{WEIGHT_FACTORS}.tsv"
     conda:
         "../envs/qm9.yaml"
     params:
-        rates=loss_rates(),
+        rates=LOSS_RATES,
+        title=figure_fact("title", WEIGHT_FACTORS),
+        captions=figure_facts("caption", figure=WEIGHT_FACTORS),
         plots=config["plots"],
     script:
         "../workflow_scripts/scripts/figure_weight_factors.py"
@@ -81,8 +93,8 @@ rule figure_learning_curves:
         train_log=f"{RUN}/train_log.csv",
         val_log=f"{RUN}/val_log.csv",
     output:
-        linear=f"{FIGURES}/figA3_learning_curves_{{experiment}}_seed{{seed}}_linear.png",
-        log=f"{FIGURES}/figA3_learning_curves_{{experiment}}_seed{{seed}}_log.png",
+        linear=reported_figure(learning_curves_figure("linear"), "linear"),
+        log=reported_figure(learning_curves_figure("log"), "log"),
     log:
         f"{LOGS}/figures/figA3_learning_curves_{{experiment}}_seed{{seed}}.log",
     benchmark:
@@ -91,6 +103,16 @@ rule figure_learning_curves:
         "../envs/qm9.yaml"
     params:
         weighted=lambda w: EXPERIMENTS[w.experiment]["loss"]["weighting"] != "none",
+        titles=figure_facts(
+            "title",
+            linear=learning_curves_figure("linear"),
+            log=learning_curves_figure("log"),
+        ),
+        captions=figure_facts(
+            "caption",
+            linear=learning_curves_figure("linear"),
+            log=learning_curves_figure("log"),
+        ),
         plots=config["plots"],
     script:
         "../workflow_scripts/scripts/figure_learning_curves.py"
@@ -100,17 +122,19 @@ rule figure_overview:
     input:
         overall=rules.study_tables.output.overall,
     output:
-        figure=f"{FIGURES}/overview_overall_mae.png",
+        figure=reported_figure(OVERVIEW),
     log:
-        f"{LOGS}/figures/overview_overall_mae.log",
+        f"{LOGS}/figures/{OVERVIEW}.log",
     benchmark:
-        f"{BENCH}/figures/overview_overall_mae.tsv"
+        f"{BENCH}/figures/{OVERVIEW}.tsv"
     conda:
         "../envs/qm9.yaml"
     params:
-        experiments=[(n, n) for n in EXPERIMENTS],
+        experiments=figure_fact("experiments", OVERVIEW),
         # bars coloured by the part of the study each experiment belongs to
         parts={n: e["part"] for n, e in EXPERIMENTS.items()},
+        title=figure_fact("title", OVERVIEW),
+        captions=figure_facts("caption", figure=OVERVIEW),
         plots=config["plots"],
     script:
         "../workflow_scripts/scripts/figure_overview.py"

@@ -1,11 +1,17 @@
-# The study's self-contained HTML report.
+# The study's self-contained HTML page; it reads only the files it names here.
+# (Snakemake's own report, snakemake --report, shows the outputs marked with
+# report(...) in the other rules: see the Snakefile.)
 
 
 rule report:
     input:
-        figures=figure_outputs(),
-        analysis=analysis_outputs(),
-        tables=rules.study_tables.output,
+        figures=figure_files(),
+        element_frequency=rules.dataset_counts.output.element_frequency,
+        by_size=rules.study_tables.output.by_size,
+        by_element=rules.study_tables.output.by_element,
+        overall=rules.study_tables.output.overall,
+        table2=rules.study_tables.output.table2,
+        training_runs=rules.study_tables.output.training_runs,
         verdicts=rules.hypothesis_verdicts.output.verdicts,
     output:
         report=f"{RESULTS}/report/report.html",
@@ -16,10 +22,12 @@ rule report:
     conda:
         "../envs/qm9.yaml"
     params:
+        # (caption, section) of each figure, in the order of input.figures
+        figures=figure_placements(),
         scale=config["scale"],
         scale_settings=SCALE,
         experiments=EXPERIMENTS,
-        final=[(n, label) for label, n in final_runs()],
+        final=FINAL_RUNS,
         budget_rule=config["training_budget"],
         min_seeds=config["evaluation"]["min_seeds_per_arm"],
         convergence=config["evaluation"]["convergence"],

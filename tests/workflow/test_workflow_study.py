@@ -1,5 +1,7 @@
 """The whole study DAG with the real Snakefile at the tiny scale, and what re-runs when."""
 
+import copy
+import html
 import json
 import re
 import shutil
@@ -9,8 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
+from snakemake.utils import update_config
 
 from tests.conftest import REPO, planned_jobs, run_snakemake, tiny_config
+from workflow_scripts.config.experiments import expand_experiments
+from workflow_scripts.figures import catalogue
 
 pytestmark = pytest.mark.workflow
 
@@ -75,6 +81,37 @@ def test_tables_figures_and_report(study):
     report = (study / "results/report/report.html").read_text()
     assert report.count("data:image/png;base64,") >= 12 and "missing:" not in report
     assert "H4" in report and "Table 2" in report
+
+
+def report_variable(page: str, name: str):
+    """A JSON variable of Snakemake's report page (``var results = {...}``)."""
+    start = page.index(f"var {name} = {{") + len(f"var {name} = ")
+    return json.JSONDecoder().raw_decode(page[start:])[0]
+
+
+def test_snakemakes_report_holds_every_figure_with_its_caption(study):
+    """snakemake --report: every figure of the catalogue and every result table, captioned, in its section."""
+    start = time.perf_counter()
+    run_snakemake(study, TINY, "--report", "snakemake_report.html")
+    print(f"snakemake --report: {time.perf_counter() - start:.0f} s")
+    page = (study / "snakemake_report.html").read_text()
+    results, categories = report_variable(page, "results"), report_variable(page, "categories")
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    update_config(config, copy.deepcopy(TINY))  # as Snakemake merges --configfile over config.yaml
+    figures = catalogue.figures({e["name"]: e for e in expand_experiments(config)}, config)
+    tables = {"verdicts": "hypothesis_verdicts", "table2": "table2_final_comparison", "training_runs": "training_runs",
+              "by_size": "metrics_by_size", "by_element": "metrics_by_element", "overall": "metrics_overall"}
+    expected = {f"results/{f.path}": (f.caption, f.category) for f in figures.values()}
+    expected |= {f"results/tables/{file}.csv": (catalogue.TABLES[key].caption, catalogue.TABLES[key].category)
+                 for key, file in tables.items()}
+    assert len(figures) == 17 and set(results) == set(expected)
+    for path, (caption, category) in expected.items():
+        assert html.unescape(re.sub(r"<[^>]+>", "", results[path]["caption"])).strip() == caption, path
+        assert any(path in listed for listed in categories[category].values()), path
+    assert all(results[f"results/{f.path}"]["mime_type"] == "image/png" for f in figures.values())
+    assert categories["7. Final comparison"]["Learning curves"] == sorted(
+        f"results/{f.path}" for f in figures.values() if f.kind == "learning_curves")
+    assert "This run: scale <strong>tiny</strong>" in page  # the workflow's description, rendered with its config
 
 
 def test_second_run_has_nothing_to_do(study):

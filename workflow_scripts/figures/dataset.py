@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Patch
 
 from workflow_scripts.files.atomic import save_figure
 from workflow_scripts.figures.style import close, figure
@@ -23,8 +24,6 @@ def plot_size_histogram(histogram: pd.DataFrame, plots: dict, path, frequent_bin
     ax.set_ylabel("molecules")
     ax.set_title(title)
     ax.set_xticks(histogram["n_atoms"][:: 2 if len(histogram) > 15 else 1])
-    from matplotlib.patches import Patch
-
     ax.legend(
         handles=[Patch(color="tab:blue", label=f"frequent sizes (> {frequent_bin_fraction:.0%})"),
                  Patch(color="tab:gray", label="rare sizes")],
@@ -34,7 +33,7 @@ def plot_size_histogram(histogram: pd.DataFrame, plots: dict, path, frequent_bin
     close(fig)
 
 
-def plot_element_size_heatmap(counts: pd.DataFrame, frequency: pd.DataFrame, plots: dict, path) -> None:
+def plot_element_size_heatmap(counts: pd.DataFrame, frequency: pd.DataFrame, plots: dict, path, title: str) -> None:
     table = counts.pivot(index="element", columns="n_atoms", values="fraction_of_element")
     order = [e for e in frequency["element"]]
     table = table.loc[order]
@@ -48,7 +47,7 @@ def plot_element_size_heatmap(counts: pd.DataFrame, frequency: pd.DataFrame, plo
     ax.set_yticks(range(len(order)))
     ax.set_yticklabels(labels)
     ax.set_xlabel("molecule size (number of atoms)")
-    ax.set_title("Size distribution of the molecules containing each element")
+    ax.set_title(title)
     bar = fig.colorbar(image, ax=ax)
     bar.set_label("% of the element's molecules")
     ax.spines[:].set_visible(False)

@@ -1,16 +1,25 @@
-"""The study's report: which figures, tables and verdicts go in which section."""
+"""The study's self-contained page: its sections' text and tables, with the figures the catalogue places in them.
+
+Which figure goes in which section, with which caption, is the catalogue's (workflow_scripts/figures/catalogue.py);
+this module writes the page from the files rule report names and nothing else. The HTML itself: report/html.py.
+"""
 
 from __future__ import annotations
 
 import html
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pandas as pd
 
 from workflow_scripts.evaluation.intervals import seed_summary
-from workflow_scripts.report.html import build_report, verdict_badge
 from workflow_scripts.evaluation.verdicts import DECISION_RULE
+from workflow_scripts.figures import catalogue
+from workflow_scripts.figures.catalogue import TABLES
+from workflow_scripts.figures.style import REFERENCE
+from workflow_scripts.report.html import build_report, verdict_badge
+
+# The tables the page reads: rule report's inputs of these names.
+TABLE_INPUTS = ("element_frequency", "by_size", "by_element", "overall", "table2", "training_runs", "verdicts")
 
 BUDGET_RULES = {
     "equal_steps": "equal steps: every experiment trains for as many optimizer steps as its epochs over the whole "
@@ -97,30 +106,23 @@ def _convergence_text(runs: pd.DataFrame, convergence: dict, compared: list[str]
             "models that were still improving; train longer (a larger <code>epochs</code>) before relying on them.</p>")
 
 
-def build(results: Path, out_path, scale: str, scale_settings: dict, experiments: dict, final: list,
+def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, experiments: dict, final: list,
           budget_rule: str, min_seeds: int, convergence: dict) -> None:
-    results = Path(results)
-    fig = results / "figures"
-    tables = results / "tables"
-    by_size = pd.read_csv(tables / "metrics_by_size.csv")
-    by_element = pd.read_csv(tables / "metrics_by_element.csv")
-    overall = pd.read_csv(tables / "metrics_overall.csv")
-    verdicts = pd.read_csv(tables / "hypothesis_verdicts.csv")
-    runs = pd.read_csv(tables / "training_runs.csv")
+    """Write the page. ``figures``: (png path, caption, section) in the order shown; ``tables``: TABLE_INPUTS -> csv."""
+    read = {name: pd.read_csv(tables[name]) for name in TABLE_INPUTS}
+    by_size, by_element, overall = read["by_size"], read["by_element"], read["overall"]
+    verdicts, runs = read["verdicts"], read["training_runs"]
     baseline = next(n for n, e in experiments.items() if e["part"] == "baseline")
     parts = {n: e["part"] for n, e in experiments.items()}
 
     def of(*wanted):
         return [n for n, p in parts.items() if p in wanted]
 
-    reference = "linear_reference"
-    ref_mae = overall.loc[(overall["experiment"] == reference) & (overall["group"] == "all"), "mae_meV"]
+    ref_mae = overall.loc[(overall["experiment"] == REFERENCE) & (overall["group"] == "all"), "mae_meV"]
     base_rows = overall[(overall["experiment"] == baseline) & (overall["group"] == "all")]
-    learning = sorted(fig.glob("figA3_learning_curves_*_linear.png"))
 
-    sections = [
-        {
-            "title": "Summary",
+    sections = {
+        catalogue.SUMMARY: {
             "text": (
                 f"<p>SchNet (SchNetPack 2) trained on U0 of QM9; {len(experiments)} experiments at scale "
                 f"<b>{html.escape(scale)}</b>. All errors are on one held-out test set shared by every experiment "
@@ -136,36 +138,23 @@ def build(results: Path, out_path, scale: str, scale_settings: dict, experiments
                 + _placebo_text(verdicts)
             ),
             "tables": [
-                ("Hypothesis verdicts (seed-aware 95 % CI; bound: what the claim must stay below)",
+                (TABLES["verdicts"].caption,
                  verdicts[["hypothesis", "comparison", "control", "statistic", "value", "ci_low", "ci_high", "bound",
                            "seeds", "verdict", "secondary_statistic", "secondary_value", "secondary_ci_low",
                            "secondary_ci_high"]]),
-                ("Training runs: step budget, time and convergence",
+                (TABLES["training_runs"].caption,
                  runs[["experiment", "seed", "budget_rule", "n_train", "steps", "epochs_run", "train_seconds",
                        "best_val_mae_meV", "final_improvement", "converged", "reused_from"]]),
             ],
         },
-        {
-            "title": "Data (thesis §3.2.1)",
+        catalogue.DATA: {
             "text": "<p>Element presence (Table 1), molecule sizes (Figure 1) and the size distribution of each "
                     "element's molecules (Appendix Figure 5), over the whole dataset.</p>",
-            "tables": [("Table 1: molecules containing each element",
-                        pd.read_csv(results / "analysis/element_frequency.csv"))],
-            "figures": [
-                (results / "analysis/size_histogram.png",
-                 "Figure 1: molecules per size; blue bins hold more than 1 % of QM9 (the evaluation strata)."),
-                (results / "analysis/element_size_heatmap.png",
-                 "Appendix Figure 5: for each element, the share of its molecules at each size."),
-            ],
+            "tables": [(TABLES["element_frequency"].caption, read["element_frequency"])],
         },
-        {
-            "title": "Baseline: error by size and element (H1, H2)",
+        catalogue.BASELINE: {
             "text": "<p>Seeds averaged; error bars are seed-aware 95 % intervals (seed-to-seed variation and test-set "
                     "sampling), open markers each seed's value; grey: the linear reference.</p>",
-            "figures": [
-                (fig / "fig03_baseline_error_by_size.png", "Figure 3: baseline test MAE per molecule size."),
-                (fig / "fig04_baseline_error_by_element.png", "Figure 4: baseline test MAE per element group."),
-            ],
             "tables": [
                 ("Baseline metrics per size bin (mean over seeds, seed-aware 95 % CI)",
                  _stratum_view(by_size, [baseline])),
@@ -173,49 +162,27 @@ def build(results: Path, out_path, scale: str, scale_settings: dict, experiments
                  _stratum_view(by_element, [baseline])),
             ],
         },
-        {
-            "title": "Size-balanced subsets (H3)",
-            "figures": [
-                (fig / "fig05_subset_histogram.png", "Figure 5: the most strongly capped training subset."),
-                (fig / "fig06_balanced_error_by_size.png", "Figure 6: error per size for each cap T."),
-            ],
+        catalogue.BALANCING: {
             "tables": [("Overall test error", _overall_view(overall, [baseline, *of("balancing", "placebo")]))],
         },
-        {
-            "title": "Size-weighted losses",
-            "figures": [
-                (fig / "figA2_weight_factors.png", "Appendix Figure 2: weight factor v against size for several r."),
-                (fig / "fig07_size_loss_error_by_size.png", "Figure 7: size-based weights, rate sweep."),
-                (fig / "fig08_size_frequency_loss_error_by_size.png",
-                 "Figure 8: size-and-frequency weights (formula as printed in the thesis), rate sweep."),
-                (fig / "fig08b_inverse_frequency_loss_error_by_size.png", "Inverse-frequency weights."),
-            ],
+        catalogue.LOSS_WEIGHTS: {
             "tables": [("Overall test error", _overall_view(
                 overall, of("loss_size", "loss_size_frequency", "loss_inverse_frequency")))],
         },
-        {
-            "title": "Targeted training on large molecules (H4)",
-            "figures": [(fig / "fig09_targeted_error_by_size.png", "Figure 9: trained on more than 17 atoms only.")],
+        catalogue.TARGETED: {
             "tables": [("Overall test error", _overall_view(overall, [baseline, *of("targeted")]))],
         },
-        {
-            "title": "Final comparison: Default against Custom",
-            "figures": [(fig / "fig10_final_error_by_size.png", "Figure 10: Default against Custom per size.")]
-            + [(p, f"Appendix Figure 3: learning curves ({p.stem.split('curves_')[1].removesuffix('_linear')}), "
-                   "linear scale; the log-scale version (Appendix Figure 4) is beside it in results/figures.")
-               for p in learning],
-            "tables": [("Table 2: total test MSE and runtime", pd.read_csv(tables / "table2_final_comparison.csv"))],
+        catalogue.FINAL: {
+            "tables": [(TABLES["table2"].caption, read["table2"])],
         },
-        {
-            "title": "Hyperparameter searches and all experiments",
-            "figures": [(fig / "overview_overall_mae.png", "Test MAE of every experiment (95 % CI).")],
+        catalogue.ALL_EXPERIMENTS: {
             "tables": [
                 ("Computational hyperparameters", _overall_view(overall, of("hp_compute"))),
                 ("Physical hyperparameters", _overall_view(overall, of("hp_physical"))),
-                ("Every experiment", _overall_view(overall, list(experiments) + [reference])),
+                ("Every experiment", _overall_view(overall, list(experiments) + [REFERENCE])),
             ],
         },
-    ]
+    }
     meta = {
         "scale": f"{scale} ({', '.join(f'{k}={v}' for k, v in scale_settings.items())})",
         "experiments": len(experiments),
@@ -224,4 +191,15 @@ def build(results: Path, out_path, scale: str, scale_settings: dict, experiments
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "final comparison": ", ".join(f"{label}: {name}" for name, label in final),
     }
-    build_report(out_path, "QM9 U0 with SchNet: error by molecule size and element", sections, meta)
+    build_report(out_path, "QM9 U0 with SchNet: error by molecule size and element",
+                 place_figures(sections, figures), meta)
+
+
+def place_figures(sections: dict[str, dict], figures) -> list[dict]:
+    """The page's sections in the catalogue's order, each with the figures placed in it, in their order."""
+    unknown = {section for _, _, section in figures} - set(catalogue.SECTIONS)
+    if unknown:
+        raise ValueError(f"figures placed in sections the page does not have: {sorted(unknown)}")
+    return [{"title": title, **sections.get(title, {}),
+             "figures": [(path, caption) for path, caption, section in figures if section == title]}
+            for title in catalogue.SECTIONS]

@@ -2,12 +2,12 @@
 
 import pandas as pd
 
+from workflow_scripts.figures.learning_curves import plot_learning_curves
 from workflow_scripts.files import logs
-from workflow_scripts.figures.study import plot_learning_curves
 
 log = logs.from_snakemake(snakemake)
-w, p = snakemake.wildcards, snakemake.params
+p = snakemake.params
 train_log, val_log = pd.read_csv(snakemake.input.train_log), pd.read_csv(snakemake.input.val_log)
-for path, log_y in ((snakemake.output.linear, False), (snakemake.output.log, True)):
-    plot_learning_curves(train_log, val_log, p.plots, path, f"Learning curves: {w.experiment}, seed {w.seed}",
-                         log_y=log_y, weighted=p.weighted)
+for scale, log_y in (("linear", False), ("log", True)):
+    plot_learning_curves(train_log, val_log, p.plots, snakemake.output[scale], p.titles[scale], log_y=log_y,
+                         weighted=p.weighted)

@@ -2,11 +2,11 @@
 
 import pandas as pd
 
+from workflow_scripts.figures.overview import plot_overall_comparison
 from workflow_scripts.files import logs
-from workflow_scripts.figures.study import plot_overall_comparison
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params
 experiments = [tuple(e) for e in p.experiments]
-plot_overall_comparison(pd.read_csv(snakemake.input.overall), experiments, p.plots, snakemake.output.figure,
-                        "Test MAE of every experiment", groups=p.parts)
+plot_overall_comparison(pd.read_csv(snakemake.input.overall), experiments, p.plots, snakemake.output.figure, p.title,
+                        groups=p.parts)

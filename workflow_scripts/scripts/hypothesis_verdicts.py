@@ -6,11 +6,11 @@ from workflow_scripts.files import logs
 
 from workflow_scripts.evaluation import verdicts
 from workflow_scripts.files.atomic import write_csv
-from workflow_scripts.evaluation.study_tables import run_of
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params
-preds = {run_of(path): pd.read_parquet(path) for path in snakemake.input.predictions}
+# the rule names each prediction file's run, in the same order
+preds = {tuple(run): pd.read_parquet(path) for run, path in zip(p.runs, snakemake.input.predictions, strict=True)}
 train = pd.read_parquet(snakemake.input.baseline_subset)
 histogram = pd.read_csv(snakemake.input.size_histogram)
 frequent = set(histogram.loc[histogram["frequent"], "n_atoms"].astype(int))

@@ -1,4 +1,4 @@
-"""The HTML report is self-contained, escapes data, lists its sections and flags missing figures."""
+"""The HTML page (report/html.py) is self-contained, escapes data, lists its sections and flags missing figures."""
 
 from __future__ import annotations
 

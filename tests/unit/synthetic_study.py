@@ -1,0 +1,127 @@
+"""Synthetic study tables for the figure tests: metrics shaped like the study's, logs, subset counts."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pandas as pd
+
+from workflow_scripts.figures.style import REFERENCE
+
+PLOTS = {"dpi": 60, "font_size": 10, "width_in": 6.4, "height_in": 4.0}  # low dpi keeps the tests fast
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+# Roughly QM9's molecules per size (3..29 atoms).
+QM9_SIZES = dict(zip(range(3, 30), [3, 4, 5, 9, 17, 39, 80, 181, 404, 999, 2091, 4237, 7003, 11023, 16118, 19779,
+                                    19932, 16710, 12826, 8669, 5470, 2892, 1459, 555, 200, 42, 17]))
+TRAIN_FRACTION = {"H": 1.0, "C": 0.995, "O": 0.85, "N": 0.62, "F": 0.015}
+EXPERIMENTS = [("baseline", "Default (full data)"), ("cap_2000", "cap T = 2000"), ("cap_4000", "cap T = 4000")]
+
+CI_COLUMNS = ["mae_ci_low_meV", "mae_ci_high_meV", "rmse_ci_low_meV", "rmse_ci_high_meV", "mse_ci_low_eV2",
+              "mse_ci_high_eV2"]
+
+
+def _row(experiment, seed, group, count, mae, **extra):
+    """One metrics row with CIs that shrink with the count, like a bootstrap would (positive, skewed up)."""
+    spread = np.exp(1.2 / np.sqrt(max(count, 1)))
+    rmse, mse = mae * 1.4, (mae * 1.4 / 1000) ** 2
+    study_part = "reference" if experiment == REFERENCE else "study"
+    return {"experiment": experiment, "study_part": study_part, "seed": seed, "group": group, "count": count,
+            "mae_meV": mae, "rmse_meV": rmse, "mse_eV2": mse,
+            "mae_ci_low_meV": mae / spread, "mae_ci_high_meV": mae * spread,
+            "rmse_ci_low_meV": rmse / spread, "rmse_ci_high_meV": rmse * spread,
+            "mse_ci_low_eV2": mse / spread**2, "mse_ci_high_eV2": mse * spread**2, **extra}
+
+
+def _runs(seeds=(0, 1)):
+    """(experiment, seed, quality factor) of the synthetic study; the reference has one seed."""
+    runs = [(REFERENCE, 0, None)]
+    for factor, (name, _) in zip((1.0, 1.15, 1.05), EXPERIMENTS):
+        runs += [(name, seed, factor) for seed in seeds]
+    return runs
+
+
+def synthetic_by_size(seeds=(0, 1), test_fraction=0.1) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    total = sum(QM9_SIZES.values())
+    rows = []
+    for experiment, seed, factor in _runs(seeds):
+        for size, molecules in QM9_SIZES.items():
+            count = int(round(molecules * test_fraction))
+            share = molecules / total
+            if factor is None:
+                mae = 350 + 8 * abs(size - 18) + rng.normal(0, 10)
+            else:
+                # the error falls with the size's share of the data: ~200 meV for rare sizes, ~20 meV for common
+                mae = factor * (20 + 180 * (1 - min(share / 0.15, 1)) ** 4) * rng.lognormal(0, 0.05)
+            rows.append(_row(experiment, seed, size, count, mae, frequent=share > 0.01,
+                             train_count=int(molecules * 0.8)))
+    return pd.DataFrame(rows)
+
+
+def synthetic_by_element(seeds=(0, 1)) -> pd.DataFrame:
+    counts = {"H": 13083, "C": 13080, "O": 11100, "N": 8100, "F": 260}
+    base = {"H": 30.0, "C": 30.0, "O": 32.0, "N": 34.0, "F": 58.0}
+    rows = []
+    for experiment, seed, factor in _runs(seeds):
+        for element, count in counts.items():
+            mae = 380.0 if factor is None else factor * base[element] * (1 + 0.03 * seed)
+            rows.append(_row(experiment, seed, element, count, mae, train_count=count * 8))
+    return pd.DataFrame(rows)
+
+
+def synthetic_overall(seeds=(0, 1)) -> pd.DataFrame:
+    rows = []
+    for experiment, seed, factor in _runs(seeds):
+        factor = 12 if factor is None else factor
+        timing = {"train_seconds": 6000 + 300 * seed, "eval_seconds": 40 + seed}
+        rows += [_row(experiment, seed, "all", 13083, 31 * factor + seed, size=np.nan, **timing),
+                 _row(experiment, seed, "macro_frequent_sizes", 13000, 38 * factor, size=np.nan, **timing),
+                 _row(experiment, seed, "worst_frequent_size", 140, 60 * factor, size=13 + seed, **timing)]
+    return pd.DataFrame(rows)
+
+
+def synthetic_logs(steps=600, steps_per_epoch=30):
+    rng = np.random.default_rng(1)
+    step = np.arange(steps)
+    mean = 2.0 * np.exp(-step / 120) + 0.02 + 0.01 * rng.random(steps)
+    train = pd.DataFrame({"step": step, "epoch": step // steps_per_epoch, "loss_mean": 2 * mean,
+                          "loss_top5_mean": 2 * mean * (8 + 4 * rng.random(steps)),
+                          "loss_bottom5_mean": 2 * mean * 1e-3 * (1 + rng.random(steps)),
+                          "mse_eV2": mean, "sqerr_top5_mean_eV2": mean * (8 + 4 * rng.random(steps)),
+                          "sqerr_bottom5_mean_eV2": mean * 1e-3 * (1 + rng.random(steps)), "lr": 1e-3})
+    epochs = np.arange(steps // steps_per_epoch)
+    val = pd.DataFrame({"epoch": epochs, "step": (epochs + 1) * steps_per_epoch - 1,
+                        "val_mse_eV2": 1.5 * np.exp(-epochs / 4) + 0.03, "val_mae_meV": 900 * np.exp(-epochs / 6) + 40})
+    return train, val
+
+
+def synthetic_subset(cap=2000):
+    pool = pd.DataFrame({"n_atoms": list(QM9_SIZES), "molecules": [int(v * 0.8) for v in QM9_SIZES.values()]})
+    subset = pool.assign(molecules=pool["molecules"].clip(upper=cap))
+    return subset, pool
+
+
+def png_size(path) -> tuple[int, int]:
+    data = open(path, "rb").read(32)
+    assert data[:8] == PNG_MAGIC
+    return struct.unpack(">II", data[16:24])
+
+
+def assert_png(path, min_px=100):
+    width, height = png_size(path)
+    assert width > min_px and height > min_px
+
+
+def drawn(monkeypatch, module) -> list:
+    """The figures ``module`` draws from now on, kept open instead of saved (to inspect titles and legends)."""
+    figures = []
+    monkeypatch.setattr(module, "save_figure", lambda fig, path: figures.append(fig))
+    monkeypatch.setattr(module, "close", lambda fig: None)
+    return figures
+
+
+def legend_texts(fig) -> list[str]:
+    return [t.get_text() for legend in fig.legends + [a.get_legend() for a in fig.axes if a.get_legend()]
+            for t in legend.get_texts()]

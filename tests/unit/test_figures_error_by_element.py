@@ -1,0 +1,42 @@
+"""Figure 4 renders, orders the elements by their share of training, and survives missing data."""
+
+import pandas as pd
+import pytest
+
+from tests.unit.synthetic_study import (
+    EXPERIMENTS, PLOTS, TRAIN_FRACTION, assert_png, drawn, legend_texts, synthetic_by_element,
+)
+from workflow_scripts.figures import error_by_element
+from workflow_scripts.figures.error_by_element import percent, plot_error_by_element, train_fractions
+
+
+def test_error_by_element(tmp_path):
+    out = tmp_path / "fig4.png"
+    plot_error_by_element(synthetic_by_element(), EXPERIMENTS[:1] + [("absent", "x")], PLOTS, out, "Figure 4",
+                          train_fraction=TRAIN_FRACTION)
+    assert_png(out)
+    plot_error_by_element(synthetic_by_element().iloc[:0], [("absent", "x")], PLOTS, tmp_path / "e.png", "none",
+                          train_fraction={})
+    assert_png(tmp_path / "e.png")
+
+
+def test_elements_ordered_by_training_share_with_counts(tmp_path, monkeypatch):
+    figures = drawn(monkeypatch, error_by_element)
+    plot_error_by_element(synthetic_by_element(), EXPERIMENTS[:1], PLOTS, tmp_path / "f.png", "Figure 4",
+                          train_fraction=TRAIN_FRACTION)
+    [fig] = figures
+    ticks = [t.get_text().split("\n") for t in fig.axes[0].get_xticklabels()]
+    assert [t[0] for t in ticks] == ["H", "C", "O", "N", "F"]
+    assert ticks[-1][1:] == ["1.5 % of train", "n test = 260"]
+    # the linear reference is ~10x the errors: written in the legend, not drawn over the bars
+    assert any(text.startswith("linear reference (off scale): H 380") for text in legend_texts(fig))
+
+
+def test_train_fractions_by_hand():
+    metrics = pd.DataFrame({"experiment": ["b", "b", "b", "other"], "group": ["C", "H", "F", "C"],
+                            "train_count": [200, 200, 5, 7]})
+    assert train_fractions(metrics, "b") == pytest.approx({"C": 1.0, "H": 1.0, "F": 0.025})
+
+
+def test_percent():
+    assert percent(0.015) == "1.5 %" and percent(0.85) == "85 %"

@@ -1,0 +1,32 @@
+"""Appendix Figures 3 and 4 render from synthetic logs, on both scales, with the title they are given."""
+
+import pytest
+
+from tests.unit.synthetic_study import PLOTS, assert_png, drawn, legend_texts, synthetic_logs
+from workflow_scripts.figures import learning_curves
+from workflow_scripts.figures.learning_curves import plot_learning_curves
+
+
+@pytest.mark.parametrize("log_y", [True, False])
+def test_learning_curves(tmp_path, log_y):
+    train, val = synthetic_logs()
+    out = tmp_path / "curves.png"
+    plot_learning_curves(train, val, PLOTS, out, "Appendix Figure 3", log_y=log_y)
+    assert_png(out)
+    plot_learning_curves(train, val, PLOTS, tmp_path / "weighted.png", "weighted", log_y=log_y, weighted=True)
+    assert_png(tmp_path / "weighted.png")
+    plot_learning_curves(train.iloc[:0], val.iloc[:0], PLOTS, tmp_path / "e.png", "empty", log_y=log_y)
+    assert_png(tmp_path / "e.png")
+
+
+def test_title_scale_and_weighted_loss(tmp_path, monkeypatch):
+    figures = drawn(monkeypatch, learning_curves)
+    train, val = synthetic_logs()
+    plot_learning_curves(train, val, PLOTS, tmp_path / "a.png", "Learning curves: x, seed 0 (log scale)", log_y=True,
+                         weighted=True)
+    plot_learning_curves(train, val, PLOTS, tmp_path / "b.png", "plain", log_y=False)
+    weighted, plain = figures
+    assert weighted.axes[0].get_title() == "Learning curves: x, seed 0 (log scale)"
+    assert weighted.axes[0].get_yscale() == "log" and plain.axes[0].get_yscale() == "linear"
+    assert "weighted loss, batch mean (v · eV²)" in legend_texts(weighted)
+    assert "weighted loss, batch mean (v · eV²)" not in legend_texts(plain)

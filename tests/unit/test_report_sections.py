@@ -1,0 +1,79 @@
+"""The study's page (report/sections.py) is written from the files rule report names; the catalogue places figures."""
+
+import re
+
+import pandas as pd
+import pytest
+
+from tests.unit.synthetic_study import synthetic_by_element, synthetic_by_size, synthetic_overall
+from workflow_scripts.figures import catalogue
+from workflow_scripts.figures.style import close, figure
+from workflow_scripts.report.sections import TABLE_INPUTS, build, place_figures
+
+EXPERIMENTS = {"baseline": {"part": "baseline"}, "cap_2000": {"part": "balancing"}, "cap_4000": {"part": "balancing"}}
+VERDICT = {"comparison": "baseline", "control": False, "statistic": "s", "value": 0.1, "ci_low": -0.1,
+           "ci_high": 0.3, "bound": 0, "seeds": "baseline 2", "verdict": "inconclusive", "secondary_statistic": "",
+           "secondary_value": 0, "secondary_ci_low": 0, "secondary_ci_high": 0, "statement": "claim",
+           "explanation": "why", "placebo_passes": True}
+
+
+def _png(path):
+    fig, ax = figure({"dpi": 30, "font_size": 8, "width_in": 2.0, "height_in": 1.5})
+    ax.plot([0, 1], [0, 1])
+    fig.savefig(path)
+    close(fig)
+    return path
+
+
+def _inputs(folder):
+    """Every table the page reads, under names and folders unlike the workflow's: only these paths can be read."""
+    folder.mkdir()
+    frames = {
+        "element_frequency": pd.DataFrame({"element": ["H", "F"], "molecules": [130000, 3314]}),
+        "by_size": synthetic_by_size(), "by_element": synthetic_by_element(), "overall": synthetic_overall(),
+        "table2": pd.DataFrame({"model": ["Default"], "test MAE (meV)": ["31.0 ± 0.7"]}),
+        "training_runs": pd.DataFrame({"experiment": ["baseline"], "seed": [0], "budget_rule": ["equal_steps"],
+                                       "n_train": [100], "steps": [10], "epochs_run": [2], "train_seconds": [5.0],
+                                       "best_val_mae_meV": [40.0], "final_improvement": [0.01], "converged": [True],
+                                       "reused_from": [""]}),
+        "verdicts": pd.DataFrame([{"hypothesis": h, **VERDICT} for h in ("H1", "H2", "H3", "H4")]),
+    }
+    paths = {}
+    for i, (name, frame) in enumerate(frames.items()):
+        paths[name] = folder / f"input{i}.csv"
+        frame.to_csv(paths[name], index=False)
+    return paths
+
+
+def test_page_reads_only_its_declared_inputs(tmp_path, monkeypatch):
+    tables = _inputs(tmp_path / "elsewhere")
+    figures = [(_png(tmp_path / "a.png"), "Figure 3: per size.", catalogue.BASELINE),
+               (_png(tmp_path / "b.png"), "Figure 1: sizes.", catalogue.DATA),
+               (_png(tmp_path / "c.png"), "Figure 4: per element.", catalogue.BASELINE)]
+    monkeypatch.chdir(tmp_path / "elsewhere")  # nothing to find beside the inputs either
+    out = tmp_path / "page" / "report.html"
+    build(out, figures, tables, "tiny", {"pool_size": 400}, EXPERIMENTS, [("baseline", "Default")], "equal_steps", 2,
+          {"final_fraction": 0.25, "max_improvement": 0.05})
+    page = out.read_text()
+    assert set(TABLE_INPUTS) == set(tables)
+    assert page.count("data:image/png;base64,") == 3 and "missing:" not in page
+    sections = re.findall(r"<h2>(.*?)</h2>", page)
+    assert len(sections) == len(catalogue.SECTIONS) and sections[0] == "Summary"
+    data, baseline = (page.split(f"<h2>{title}</h2>")[1].split("<h2>")[0]
+                      for title in ("Data (thesis &#167;3.2.1)", catalogue.BASELINE))
+    assert "Figure 1: sizes." in data and catalogue.TABLES["element_frequency"].caption in data
+    assert baseline.index("Figure 3: per size.") < baseline.index("Figure 4: per element.")
+    assert catalogue.TABLES["table2"].caption in page and "31.0 &#177; 0.7" in page
+    assert "Default: baseline" in page
+
+
+def test_figures_go_to_the_catalogues_sections_in_order():
+    placed = place_figures({catalogue.SUMMARY: {"text": "hello"}},
+                           [("x.png", "X", catalogue.FINAL), ("y.png", "Y", catalogue.SUMMARY),
+                            ("z.png", "Z", catalogue.FINAL)])
+    assert [s["title"] for s in placed] == list(catalogue.SECTIONS)
+    by_title = {s["title"]: s for s in placed}
+    assert by_title[catalogue.SUMMARY] == {"title": "Summary", "text": "hello", "figures": [("y.png", "Y")]}
+    assert by_title[catalogue.FINAL]["figures"] == [("x.png", "X"), ("z.png", "Z")]
+    with pytest.raises(ValueError, match="sections the page does not have"):
+        place_figures({}, [("x.png", "X", "Appendix")])
