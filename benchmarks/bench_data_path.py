@@ -44,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import schnetpack.properties as props  # noqa: E402
 import schnetpack.transform as trn  # noqa: E402
 
-from workflow_scripts.training.atoms_database import U0, build_database  # noqa: E402
+from workflow_scripts.properties import U0  # noqa: E402
+from workflow_scripts.training.atoms_database import build_database  # noqa: E402
 from workflow_scripts.data.metadata import read_metadata  # noqa: E402
 from workflow_scripts.training.packed_data import (  # noqa: E402
     PackedDataModule, batch_neighbor_list, build_store, load_store, molecule_batch,

@@ -44,10 +44,10 @@ from workflow_scripts.config.experiments import (
     reused_runs,
     training_runtime_minutes,
 )
+from workflow_scripts.properties import LINEAR_REFERENCE
 from workflow_scripts.training.devices import visible_gpus
 
 EXPERIMENTS = {e["name"]: e for e in expand_experiments(config)}
-LINEAR_REFERENCE = "linear_reference"
 BASELINE = next(n for n, e in EXPERIMENTS.items() if e["part"] == "baseline")
 SPLIT = f"{RESULTS}/splits/split.parquet"
 POOL_DB = f"{RESULTS}/data/pool.db"

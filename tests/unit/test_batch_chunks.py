@@ -12,8 +12,8 @@ from tests.conftest import tiny_pool
 from tests.unit.test_training import SETTINGS
 from workflow_scripts.training.batch_chunks import chunk_molecules, split_batch
 from workflow_scripts.training.packed_data import add_neighbor_list, molecule_batch
-from workflow_scripts.training.run import WEIGHT, WeightedU0Task, build_model, data_module, load_model, train
-from workflow_scripts.training.atoms_database import U0
+from workflow_scripts.training.run import WeightedU0Task, build_model, data_module, load_model, train
+from workflow_scripts.properties import U0
 
 MODEL = {"n_atom_basis": 32, "n_interactions": 2, "n_rbf": 16, "data_cutoff": 5.0, "model_cutoff": 5.0,
          "energy_reference": "qm9_atoms", "implementation": "pair_symmetric"}

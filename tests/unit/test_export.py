@@ -21,7 +21,7 @@ from tests.conftest import tiny_pool
 from tests.unit.test_training import FITTED, SETTINGS
 from workflow_scripts.training import linear_reference
 from workflow_scripts.training import packed_data
-from workflow_scripts.training.atoms_database import U0
+from workflow_scripts.properties import U0
 from workflow_scripts.training.export import check_portable, export_model
 from workflow_scripts.training.run import load_model, predict, train
 

@@ -8,7 +8,7 @@ import schnetpack as spk
 import schnetpack.properties as props
 
 from tests.conftest import tiny_pool
-from workflow_scripts.training.atoms_database import U0
+from workflow_scripts.properties import U0
 from workflow_scripts.training.packed_data import add_neighbor_list, molecule_batch
 from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet
 from workflow_scripts.training.run import build_model, data_module

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.conftest import tiny_pool
-from workflow_scripts.training.atoms_database import U0
+from workflow_scripts.properties import U0
 from workflow_scripts.training import linear_reference
 from workflow_scripts.training import packed_data
 from workflow_scripts.training.packed_data import load_store

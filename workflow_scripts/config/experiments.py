@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from workflow_scripts.data.subsets import size_range
 from workflow_scripts.properties import N_QM9_CHARACTERIZED
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
@@ -129,7 +130,7 @@ def validate_config(config: dict, validate=None) -> dict:
 def check_semantics(config: dict) -> None:
     split = config["split"]
     for name, subset in config["subsets"].items():
-        low, high = subset.get("min_atoms", 1), subset.get("max_atoms", 29)
+        low, high = size_range(subset)
         if low > high:
             raise ConfigError(
                 f"config: subsets.{name} has min_atoms = {low} > max_atoms = {high}; it would select no molecule"

@@ -38,7 +38,6 @@ from workflow_scripts.data.raw_molecules import DataError, RawMolecules
 FIGSHARE_FILES = {"xyz": "3195389", "atomref": "3195395", "uncharacterized": "3195404"}
 # Names the files get in the raw-data folder.
 FILE_NAMES = {"xyz": "dsgdb9nsd.xyz.tar.bz2", "atomref": "atomref.txt", "uncharacterized": "uncharacterized.txt"}
-DEFAULT_MIRRORS = ["https://ndownloader.figshare.com/files/", "https://figshare.com/ndownloader/files/"]
 
 _CHUNK = 1 << 20
 _PROGRESS_EVERY = 16 << 20  # log a line every 16 MiB of a download

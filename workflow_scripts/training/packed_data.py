@@ -26,10 +26,8 @@ from schnetpack.data.sampler import NumberOfAtomsCriterion, StratifiedSampler
 
 from workflow_scripts.files.atomic import atomic_path
 from workflow_scripts.training.devices import torch_device
-from workflow_scripts.training.atoms_database import U0, atomref_u0_ev
+from workflow_scripts.properties import LOSS_WEIGHT, U0, atomref_u0_ev
 from workflow_scripts.data.metadata import read_geometry
-
-LOSS_WEIGHT = "loss_weight"  # training.WEIGHT, the key WeightedU0Task reads; not imported, so training can import us
 
 
 @dataclass(frozen=True)

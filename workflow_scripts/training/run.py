@@ -32,7 +32,7 @@ import schnetpack.transform as trn
 
 from workflow_scripts.files.atomic import atomic_path, write_csv, write_text
 from workflow_scripts.training.batch_chunks import chunk_molecules, split_batch
-from workflow_scripts.training.atoms_database import U0
+from workflow_scripts.properties import LOSS_WEIGHT, U0, ZMAX
 from workflow_scripts.files.damage import resumable_step
 from workflow_scripts.training.devices import torch_device
 from workflow_scripts.training.packed_data import PackedDataModule, load_store
@@ -40,7 +40,6 @@ from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet
 from workflow_scripts.training.tensorboard_log import tensorboard_logging
 
 log = logging.getLogger(__name__)
-WEIGHT = "loss_weight"
 
 
 class TrainingError(RuntimeError):
@@ -58,7 +57,7 @@ class LossWeight(trn.Transform):
         self.weights = torch.as_tensor(weights_by_index, dtype=torch.float64)
 
     def forward(self, inputs):
-        inputs[WEIGHT] = self.weights[inputs[spk.properties.idx]]
+        inputs[LOSS_WEIGHT] = self.weights[inputs[spk.properties.idx]]
         return inputs
 
 
@@ -75,7 +74,7 @@ def build_model(model_settings: dict, atomref: np.ndarray | None = None) -> spk.
     cutoff = model_settings["model_cutoff"]
     n_atom_basis = model_settings["n_atom_basis"]
     if model_settings["energy_reference"] == "fitted":
-        fitted = torch.zeros(100, dtype=torch.float64) if atomref is None else torch.as_tensor(atomref, dtype=torch.float64)
+        fitted = torch.zeros(ZMAX, dtype=torch.float64) if atomref is None else torch.as_tensor(atomref, dtype=torch.float64)
         offsets = trn.AddOffsets(U0, add_mean=False, add_atomrefs=True, atomrefs=fitted)
     else:
         offsets = trn.AddOffsets(U0, add_mean=True, add_atomrefs=True)
@@ -196,12 +195,12 @@ class WeightedU0Task(spk.task.AtomisticTask):
         if self._trainer is not None:
             for optimizer in self.trainer.optimizers:
                 optimizer.zero_grad(set_to_none=True)
-        n = len(batch[WEIGHT])
+        n = len(batch[LOSS_WEIGHT])
         chunks = split_batch(batch, self.chunk_molecules)
         weighted_parts, plain_parts = [], []
         for index, chunk in enumerate(chunks):
             _, squared = self.per_molecule(chunk)
-            weighted = squared * chunk[WEIGHT].to(squared.dtype)
+            weighted = squared * chunk[LOSS_WEIGHT].to(squared.dtype)
             weighted_parts.append(weighted.detach())
             plain_parts.append(squared.detach())
             if len(chunks) == 1:
