@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workflow_scripts.config.experiments import expand_experiments, load_yaml, reused_runs, validate_config  # noqa: E402
+from workflow_scripts.config.experiments import expand_experiments, reused_runs  # noqa: E402
+from workflow_scripts.config.validation import load_yaml, validate_config  # noqa: E402
 from workflow_scripts.data.metadata import read_metadata  # noqa: E402
 from workflow_scripts.data.splits import make_split  # noqa: E402
 from workflow_scripts.data.subsets import cap_for_pool, select, validation_for  # noqa: E402

@@ -7,11 +7,8 @@ import sys
 # file) import workflow_scripts from the workflow's folder, in cluster jobs too.
 sys.path.insert(0, workflow.basedir)
 
-from workflow_scripts.config.experiments import (
-    check_duplicate_keys,
-    validate_config,
-    scale_settings,
-)
+from workflow_scripts.config.validation import check_duplicate_keys, validate_config
+from workflow_scripts.config.experiments import scale_settings
 from snakemake.utils import validate
 
 for _configfile in workflow.configfiles:
@@ -39,11 +36,8 @@ def analysis_outputs():
 
 
 # ---- experiments -----------------------------------------------------------
-from workflow_scripts.config.experiments import (
-    expand_experiments,
-    reused_runs,
-    training_runtime_minutes,
-)
+from workflow_scripts.config.experiments import expand_experiments, reused_runs
+from workflow_scripts.config.slurm_runtime import training_runtime_minutes
 from workflow_scripts.properties import LINEAR_REFERENCE
 from workflow_scripts.training.devices import visible_gpus
 
