@@ -39,6 +39,7 @@ def analysis_outputs():
 from workflow_scripts.config.experiments import expand_experiments, reused_runs
 from workflow_scripts.config.slurm_runtime import training_runtime_minutes
 from workflow_scripts.properties import LINEAR_REFERENCE
+from workflow_scripts.training import pipelines
 from workflow_scripts.training.devices import visible_gpus
 
 EXPERIMENTS = {e["name"]: e for e in expand_experiments(config)}
@@ -118,9 +119,10 @@ def train_runtime(wildcards, attempt):
 
 
 def experiment_data(wildcards):
-    """The pool as the experiment's data path reads it: packed arrays or SchNetPack's database."""
-    packed = EXPERIMENTS[wildcards.experiment]["training"]["data_path"] == "packed"
-    return POOL_STORE if packed else POOL_DB
+    """The pool as the experiment's data pipeline reads it: packed arrays or SchNetPack's database."""
+    return pipelines.pool_file(
+        EXPERIMENTS[wildcards.experiment]["training"], POOL_STORE, POOL_DB
+    )
 
 
 def used_subsets():

@@ -12,7 +12,10 @@ from tests.conftest import tiny_pool
 from tests.unit.test_training import SETTINGS
 from workflow_scripts.training.batch_chunks import chunk_molecules, split_batch
 from workflow_scripts.training.packed_data import add_neighbor_list, molecule_batch
-from workflow_scripts.training.run import WeightedU0Task, build_model, data_module, load_model, train
+from workflow_scripts.training.loop import train
+from workflow_scripts.training.model import build_model, load_model
+from workflow_scripts.training.schnetpack_data import data_module
+from workflow_scripts.training.task import WeightedU0Task
 from workflow_scripts.properties import U0
 
 MODEL = {"n_atom_basis": 32, "n_interactions": 2, "n_rbf": 16, "data_cutoff": 5.0, "model_cutoff": 5.0,

@@ -17,8 +17,10 @@ from workflow_scripts.training.packed_data import (
     EpochBatchSampler, PackedDataModule, add_neighbor_list, batch_neighbor_list, build_store,
     load_store, molecule_batch, predict, remove_offsets,
 )
-from workflow_scripts.training.run import WeightedU0Task, build_model, data_module
-from workflow_scripts.training.run import predict as predict_schnetpack
+from workflow_scripts.training.model import build_model
+from workflow_scripts.training.schnetpack_data import data_module
+from workflow_scripts.training.schnetpack_data import predict as predict_schnetpack
+from workflow_scripts.training.task import WeightedU0Task
 
 CUTOFF = 4.0
 MODEL = {"n_atom_basis": 16, "n_interactions": 2, "n_rbf": 10, "data_cutoff": CUTOFF, "model_cutoff": 5.0,

@@ -13,10 +13,12 @@ from workflow_scripts.properties import U0
 from workflow_scripts.training import linear_reference
 from workflow_scripts.training import packed_data
 from workflow_scripts.training.packed_data import load_store
-from workflow_scripts.training.run import (
-    TRAIN_LOG_COLUMNS, VAL_LOG_COLUMNS, TrainingError, WeightedU0Task, build_model, cosine_factor, data_module,
-    load_model, predict, step_budget, train,
-)
+from workflow_scripts.training.budget import step_budget
+from workflow_scripts.training.callbacks import TRAIN_LOG_COLUMNS, VAL_LOG_COLUMNS
+from workflow_scripts.training.loop import train
+from workflow_scripts.training.model import build_model, load_model
+from workflow_scripts.training.schnetpack_data import data_module, predict
+from workflow_scripts.training.task import TrainingError, WeightedU0Task, cosine_factor
 
 SETTINGS = {
     "name": "tiny",

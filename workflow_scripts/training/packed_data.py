@@ -251,7 +251,7 @@ class PackedDataModule(pl.LightningDataModule):
     """AtomsDataModule's role over a packed store: same batches, same statistics, no per-molecule work.
 
     ``idx`` maps train/val/test to store rows; ``weights`` holds every store molecule's loss weight (added to
-    training batches only, as training.py's LossWeight is). Call ``setup()`` before use (Lightning does).
+    training batches only, as schnetpack_data.py's LossWeight is). Call ``setup()`` before use (Lightning does).
     Batches leave the loaders without neighbor pairs; ``on_after_batch_transfer`` adds them on the device.
 
     ``fitted_atomref`` (float64, by atomic number): per-element energies fitted on the training molecules; the
@@ -336,7 +336,7 @@ class PackedDataModule(pl.LightningDataModule):
 
 @torch.no_grad()
 def predict(model, store: PackedStore, rows, data_cutoff: float, batch_size: int = 256) -> np.ndarray:
-    """Predicted U0 (eV) of the store molecules ``rows``, in that order (training.predict over the store)."""
+    """Predicted U0 (eV) of the store molecules ``rows``, in that order (schnetpack_data.predict over the store)."""
     device = torch_device()
     model = model.to(device)
     rows = np.asarray(rows, dtype=np.int64)
