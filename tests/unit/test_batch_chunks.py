@@ -102,7 +102,7 @@ def test_chunked_training_takes_the_same_steps(pool, tmp_path):
     runs = {}
     for name, chunk in (("whole", 16), ("chunked", 5)):
         settings = json.loads(json.dumps(SETTINGS))
-        settings["training"].update(data_path="packed", chunk_size=chunk, epochs=1)
+        settings["training"].update(data_pipeline="packed", chunk_size=chunk, epochs=1)
         train(root / "pool.npz", idx, np.linspace(0.5, 2, len(split)), settings, seed=0, out_dir=tmp_path / name,
               progress_bar=False)
         runs[name] = load_model(tmp_path / name / "model.pt")[0].state_dict()

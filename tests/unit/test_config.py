@@ -88,6 +88,19 @@ def test_unknown_key_lists_the_allowed_ones(base_config):
         check(config)
 
 
+def test_a_renamed_key_names_its_new_name(base_config):
+    config = copy.deepcopy(base_config)
+    config["defaults"]["training"]["data_path"] = "schnetpack"  # an overlay written before the rename
+    with pytest.raises(ConfigError, match=r"^config: defaults.training.data_path was renamed to "
+                                          r"defaults.training.data_pipeline \(same values\); rename it$"):
+        check(config)
+    config = copy.deepcopy(base_config)
+    config["experiments"]["custom"]["sweep"] = {"training.data_path": ["packed", "schnetpack"]}
+    with pytest.raises(ConfigError, match=r"^config: experiments.custom.sweep sweeps training.data_path, which was "
+                                          r"renamed to training.data_pipeline \(same values\); rename it$"):
+        check(config)
+
+
 def test_split_fractions_must_leave_training_data(base_config):
     config = with_change(base_config, ("split", "test_fraction"), 0.6)
     config["split"]["validation_fraction"] = 0.35

@@ -17,6 +17,8 @@ from workflow_scripts.config.experiments import expand_experiments
 from workflow_scripts.data.subsets import size_range
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+# Keys an older config.yaml may still state: old name -> new name (same values).
+RENAMED_KEYS = {"data_path": "data_pipeline"}
 
 
 def key_path(path) -> str:
@@ -64,8 +66,26 @@ def _range_text(schema) -> str:
     return (" " + " and ".join(bounds)) if bounds else ""
 
 
+def _renamed_key(error) -> str | None:
+    """The sentence for a key stated under its old name (a setting, or a sweep's dotted key), or None."""
+    where = key_path(error.absolute_path)
+    if error.validator == "additionalProperties":
+        old = sorted(set(error.instance) & set(RENAMED_KEYS))
+        if old:
+            return f"config: {where}.{old[0]} was renamed to {where}.{RENAMED_KEYS[old[0]]} (same values); rename it"
+    elif error.validator == "enum" and list(error.absolute_path)[-1:] == ["sweep"]:
+        section, dot, key = str(error.instance).rpartition(".")
+        if key in RENAMED_KEYS:
+            return (f"config: {where} sweeps {error.instance}, which was renamed to {section}{dot}{RENAMED_KEYS[key]} "
+                    "(same values); rename it")
+    return None
+
+
 def describe_validation_error(error) -> str:
     """One readable sentence for a jsonschema ValidationError."""
+    renamed = _renamed_key(error)
+    if renamed:
+        return renamed
     if error.validator == "additionalProperties":
         allowed = set(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - allowed)

@@ -1,4 +1,4 @@
-"""SchNetPack's ASE database of the study's molecule pool (its own data path).
+"""SchNetPack's ASE database of the study's molecule pool (its own data pipeline).
 
 Row ``i`` of the database (SchNetPack index ``_idx = i``) is row ``i`` of the
 split table, so training jobs address molecules by split-table position.

@@ -33,7 +33,8 @@ def build_model(model_settings: dict, atomref: np.ndarray | None = None) -> spk.
     cutoff = model_settings["model_cutoff"]
     n_atom_basis = model_settings["n_atom_basis"]
     if model_settings["energy_reference"] == "fitted":
-        fitted = torch.zeros(ZMAX, dtype=torch.float64) if atomref is None else torch.as_tensor(atomref, dtype=torch.float64)
+        fitted = (torch.zeros(ZMAX, dtype=torch.float64) if atomref is None
+                  else torch.as_tensor(atomref, dtype=torch.float64))
         offsets = trn.AddOffsets(U0, add_mean=False, add_atomrefs=True, atomrefs=fitted)
     else:
         offsets = trn.AddOffsets(U0, add_mean=True, add_atomrefs=True)

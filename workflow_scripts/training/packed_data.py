@@ -1,6 +1,6 @@
 """Packed training data: the pool in a few flat arrays, batches by index, neighbor lists per batch on the device.
 
-SchNetPack's own data path reads one ASE database row per molecule and runs its transforms (ASE neighbor list,
+SchNetPack's own data pipeline reads one ASE database row per molecule and runs its transforms (ASE neighbor list,
 offsets, casts) molecule by molecule in the loader: about half of a CPU training step, and nearly all of a GPU
 step. Here the pool is one ``.npz`` of contiguous arrays (molecule ``i`` = split-table row ``i`` = database
 row ``i``), a batch is a gather by index, the targets are computed once for the whole pool, and the neighbor

@@ -1,4 +1,4 @@
-"""The data pipeline a training reads its pool through, ``training.data_path``; this module alone reads it.
+"""The data pipeline a training reads its pool through, ``training.data_pipeline``; this module alone reads it.
 
 ``packed``: the pool as a few flat arrays (``pool.npz``), neighbor lists built per batch on the training device
 (packed_data.py). ``schnetpack``: SchNetPack's ASE database (``pool.db``), AtomsDataModule and per-molecule
@@ -13,7 +13,7 @@ PACKED, SCHNETPACK = "packed", "schnetpack"
 
 def reads_packed_store(training: dict) -> bool:
     """True for the packed pipeline, False for SchNetPack's."""
-    return training["data_path"] == PACKED
+    return training["data_pipeline"] == PACKED
 
 
 def pool_file(training: dict, packed_store, database):
