@@ -57,24 +57,21 @@ def train(
                              name)
     datamodule = pipelines.data_module(pool_file, settings, idx, weights, seed, atomref, work_dir)
     device = torch_device()
-    chunk = chunk_molecules(training["chunk_size"], device)
-    task = WeightedU0Task(build_model(settings["model"], atomref), training["lr"], training["scheduler"], name,
-                          total_steps=budget.steps, validate_every=budget.validate_every, chunk_molecules=chunk)
+    task = _task(settings, atomref, budget, device)
     trainer, study_log, checkpoint = _trainer(settings, seed, budget, out_dir, resumed_at, tensorboard, progress_bar)
+    chunk = task.chunk_molecules
     log.info(
         "training %s seed %d on %s: %d train / %d val molecules, batch %d%s, %d steps (%d epochs, budget rule %s)%s",
         name, seed, device.type, n_train, len(idx["val"]), training["batch_size"],
         f" in chunks of {chunk}" if chunk and chunk < training["batch_size"] else "", budget.steps, budget.epochs,
         training["budget"], f", resuming from {work_dir / LAST}" if resumed_at is not None else "",
     )
-
     start = time.perf_counter()
     _fit(trainer, task, datamodule, study_log, training["batch_size"],
          ckpt_path=str(work_dir / LAST) if resumed_at is not None else None)
     train_seconds = time.perf_counter() - start
-    for log_name in LOGS:
-        with atomic_path(out_dir / log_name) as tmp:
-            shutil.copyfile(work_dir / log_name, tmp)
+
+    _publish_logs(work_dir, out_dir)
     _keep_best_model(task, checkpoint, settings, seed, out_dir)
     return {
         "train_seconds": train_seconds,
@@ -89,6 +86,14 @@ def train(
         "n_val": len(idx["val"]),
         "resumed": resumed_at is not None,
     }
+
+
+def _task(settings: dict, atomref, budget: StepBudget, device: torch.device) -> WeightedU0Task:
+    """A fresh model in the weighted U0 task, with the run's optimizer, schedule and chunks for ``device``."""
+    training = settings["training"]
+    return WeightedU0Task(build_model(settings["model"], atomref), training["lr"], training["scheduler"],
+                          settings["name"], total_steps=budget.steps, validate_every=budget.validate_every,
+                          chunk_molecules=chunk_molecules(training["chunk_size"], device))
 
 
 def _trainer(settings: dict, seed: int, budget: StepBudget, out_dir: Path, resumed_at: int | None,
@@ -143,6 +148,13 @@ def _fit(trainer: pl.Trainer, task: WeightedU0Task, datamodule, study_log: Study
         ) from err
     finally:
         study_log.flush()
+
+
+def _publish_logs(work_dir: Path, out_dir: Path) -> None:
+    """The curves, grown beside the checkpoints, copied to the run's outputs."""
+    for name in LOGS:
+        with atomic_path(out_dir / name) as tmp:
+            shutil.copyfile(work_dir / name, tmp)
 
 
 def _keep_best_model(task: WeightedU0Task, checkpoint, settings: dict, seed: int, out_dir: Path) -> None:
