@@ -44,13 +44,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import schnetpack.properties as props  # noqa: E402
 import schnetpack.transform as trn  # noqa: E402
 
-from workflow_scripts.training.atoms_database import U0, build_database  # noqa: E402
+from workflow_scripts.properties import U0  # noqa: E402
+from workflow_scripts.training.atoms_database import build_database  # noqa: E402
 from workflow_scripts.data.metadata import read_metadata  # noqa: E402
 from workflow_scripts.training.packed_data import (  # noqa: E402
     PackedDataModule, batch_neighbor_list, build_store, load_store, molecule_batch,
 )
 from workflow_scripts.training.batch_chunks import chunk_molecules  # noqa: E402
-from workflow_scripts.training.run import WeightedU0Task, build_model, data_module  # noqa: E402
+from workflow_scripts.training.model import build_model  # noqa: E402
+from workflow_scripts.training.schnetpack_data import data_module  # noqa: E402
+from workflow_scripts.training.task import WeightedU0Task  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = {"n_atom_basis": 128, "n_interactions": 3, "n_rbf": 20, "model_cutoff": 5.0, "data_cutoff": 5.0,

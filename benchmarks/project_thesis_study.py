@@ -5,7 +5,7 @@ Usage: .venv/bin/python benchmarks/project_thesis_study.py --rate 128=<molecules
 
 What it counts, from the repository's config.yaml at `scale: thesis` and the real QM9 metadata
 (results/data/qm9.parquet): every training the study runs (reused trainings counted once), each training's
-optimizer steps under the config's budget rule (workflow_scripts.training.run.step_budget) on its real subset,
+optimizer steps under the config's budget rule (workflow_scripts.training.budget.step_budget) on its real subset,
 and its validation passes. Time = molecule passes / rate, where the rate comes from
 benchmarks/bench_data_path.py at batch 512 (the thesis batch) for the two measured widths; other widths follow
 the power law through them, other interaction counts scale as 3 / n_interactions, other batch sizes train at
@@ -24,11 +24,12 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workflow_scripts.config.experiments import expand_experiments, load_yaml, reused_runs, validate_config  # noqa: E402
+from workflow_scripts.config.experiments import expand_experiments, reused_runs  # noqa: E402
+from workflow_scripts.config.validation import load_yaml, validate_config  # noqa: E402
 from workflow_scripts.data.metadata import read_metadata  # noqa: E402
 from workflow_scripts.data.splits import make_split  # noqa: E402
 from workflow_scripts.data.subsets import cap_for_pool, select, validation_for  # noqa: E402
-from workflow_scripts.training.run import step_budget  # noqa: E402
+from workflow_scripts.training.budget import step_budget  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 VALIDATION_COST = 1 / 3  # forward only, against forward, backward and optimizer step

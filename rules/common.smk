@@ -7,11 +7,8 @@ import sys
 # file) import workflow_scripts from the workflow's folder, in cluster jobs too.
 sys.path.insert(0, workflow.basedir)
 
-from workflow_scripts.config.experiments import (
-    check_duplicate_keys,
-    validate_config,
-    scale_settings,
-)
+from workflow_scripts.config.validation import check_duplicate_keys, validate_config
+from workflow_scripts.config.experiments import scale_settings
 from snakemake.utils import validate
 
 for _configfile in workflow.configfiles:
@@ -39,15 +36,13 @@ def analysis_outputs():
 
 
 # ---- experiments -----------------------------------------------------------
-from workflow_scripts.config.experiments import (
-    expand_experiments,
-    reused_runs,
-    training_runtime_minutes,
-)
+from workflow_scripts.config.experiments import expand_experiments, reused_runs
+from workflow_scripts.config.slurm_runtime import training_runtime_minutes
+from workflow_scripts.properties import LINEAR_REFERENCE
+from workflow_scripts.training import pipelines
 from workflow_scripts.training.devices import visible_gpus
 
 EXPERIMENTS = {e["name"]: e for e in expand_experiments(config)}
-LINEAR_REFERENCE = "linear_reference"
 BASELINE = next(n for n, e in EXPERIMENTS.items() if e["part"] == "baseline")
 SPLIT = f"{RESULTS}/splits/split.parquet"
 POOL_DB = f"{RESULTS}/data/pool.db"
@@ -126,9 +121,10 @@ def train_runtime(wildcards, attempt):
 
 
 def experiment_data(wildcards):
-    """The pool as the experiment's data path reads it: packed arrays or SchNetPack's database."""
-    packed = EXPERIMENTS[wildcards.experiment]["training"]["data_path"] == "packed"
-    return POOL_STORE if packed else POOL_DB
+    """The pool as the experiment's data pipeline reads it: packed arrays or SchNetPack's database."""
+    return pipelines.pool_file(
+        EXPERIMENTS[wildcards.experiment]["training"], POOL_STORE, POOL_DB
+    )
 
 
 def experiments_of(*parts):

@@ -1,4 +1,4 @@
-"""Physical constants and QM9 facts shared by every stage."""
+"""Physical constants, QM9 facts, and the keys and names every stage shares, each stated once."""
 
 HARTREE_TO_EV = 27.211386246
 EV_TO_MEV = 1000.0
@@ -7,6 +7,23 @@ EV_TO_MEV = 1000.0
 ELEMENTS = ("H", "C", "N", "O", "F")
 ATOMIC_NUMBERS = {"H": 1, "C": 6, "N": 7, "O": 8, "F": 9}
 SYMBOLS = {z: s for s, z in ATOMIC_NUMBERS.items()}
+# Atoms of each element per molecule: the count columns of the metadata, split, subset and prediction tables.
+COUNT_COLUMN = {e: f"n_{e}" for e in ELEMENTS}
+COUNT_COLUMNS = tuple(COUNT_COLUMN.values())
+# Molecule sizes a subset without min_atoms / max_atoms keeps: every QM9 molecule (the largest has 29 atoms).
+MIN_ATOMS, MAX_ATOMS = 1, 29
+
+# SchNetPack's key of U0 in its databases, batches and model outputs (the name its QM9 class uses; the
+# metadata table's column is "U0").
+U0 = "energy_U0"
+# Each training molecule's loss weight in a batch, read by the training task.
+LOSS_WEIGHT = "loss_weight"
+# Atom reference arrays (per-element energies) are indexed by atomic number below this, as in SchNetPack.
+ZMAX = 100
+
+# The experiment name of the linear reference's results (results/experiments/linear_reference/seed0),
+# beside the trained runs'.
+LINEAR_REFERENCE = "linear_reference"
 
 # U0 atom reference energies (Hartree) from the QM9 atomref table.
 ATOMREF_U0_HARTREE = {
@@ -16,6 +33,15 @@ ATOMREF_U0_HARTREE = {
     "O": -75.064579,
     "F": -99.718730,
 }
+
+
+def atomref_u0_ev() -> list[float]:
+    """U0 atom references in eV, indexed by atomic number (SchNetPack's atomref layout)."""
+    refs = [0.0] * ZMAX
+    for symbol, value in ATOMREF_U0_HARTREE.items():
+        refs[ATOMIC_NUMBERS[symbol]] = value * HARTREE_TO_EV
+    return refs
+
 
 N_QM9_TOTAL = 133_885
 N_QM9_CHARACTERIZED = 130_831

@@ -12,8 +12,11 @@ from tests.conftest import tiny_pool
 from tests.unit.test_training import SETTINGS
 from workflow_scripts.training.batch_chunks import chunk_molecules, split_batch
 from workflow_scripts.training.packed_data import add_neighbor_list, molecule_batch
-from workflow_scripts.training.run import WEIGHT, WeightedU0Task, build_model, data_module, load_model, train
-from workflow_scripts.training.atoms_database import U0
+from workflow_scripts.training.loop import train
+from workflow_scripts.training.model import build_model, load_model
+from workflow_scripts.training.schnetpack_data import data_module
+from workflow_scripts.training.task import WeightedU0Task
+from workflow_scripts.properties import U0
 
 MODEL = {"n_atom_basis": 32, "n_interactions": 2, "n_rbf": 16, "data_cutoff": 5.0, "model_cutoff": 5.0,
          "energy_reference": "qm9_atoms", "implementation": "pair_symmetric"}
@@ -99,7 +102,7 @@ def test_chunked_training_takes_the_same_steps(pool, tmp_path):
     runs = {}
     for name, chunk in (("whole", 16), ("chunked", 5)):
         settings = json.loads(json.dumps(SETTINGS))
-        settings["training"].update(data_path="packed", chunk_size=chunk, epochs=1)
+        settings["training"].update(data_pipeline="packed", chunk_size=chunk, epochs=1)
         train(root / "pool.npz", idx, np.linspace(0.5, 2, len(split)), settings, seed=0, out_dir=tmp_path / name,
               progress_bar=False)
         runs[name] = load_model(tmp_path / name / "model.pt")[0].state_dict()

@@ -10,7 +10,10 @@ import yaml
 from snakemake.utils import validate
 
 from tests.conftest import REPO, run_snakemake
-from workflow_scripts.config.experiments import ConfigError, expand_experiments, training_runtime_minutes, validate_config
+from workflow_scripts.config import ConfigError
+from workflow_scripts.config.experiments import expand_experiments, prediction_run, reused_runs
+from workflow_scripts.config.slurm_runtime import training_runtime_minutes
+from workflow_scripts.config.validation import validate_config
 
 
 def check(config):
@@ -82,6 +85,19 @@ def test_unknown_key_lists_the_allowed_ones(base_config):
     config = copy.deepcopy(base_config)
     config["epochs"] = 3
     with pytest.raises(ConfigError, match=r"unknown key epochs; allowed at \(top level\):"):
+        check(config)
+
+
+def test_a_renamed_key_names_its_new_name(base_config):
+    config = copy.deepcopy(base_config)
+    config["defaults"]["training"]["data_path"] = "schnetpack"  # an overlay written before the rename
+    with pytest.raises(ConfigError, match=r"^config: defaults.training.data_path was renamed to "
+                                          r"defaults.training.data_pipeline \(same values\); rename it$"):
+        check(config)
+    config = copy.deepcopy(base_config)
+    config["experiments"]["custom"]["sweep"] = {"training.data_path": ["packed", "schnetpack"]}
+    with pytest.raises(ConfigError, match=r"^config: experiments.custom.sweep sweeps training.data_path, which was "
+                                          r"renamed to training.data_pipeline \(same values\); rename it$"):
         check(config)
 
 
@@ -190,8 +206,6 @@ def test_a_key_stated_twice_stops_the_run(tmp_path):
 
 
 def test_scale_defaults_and_reused_runs(base_config):
-    from workflow_scripts.config.experiments import expand_experiments, reused_runs
-
     quick = {e["name"]: e for e in expand_experiments({**base_config, "scale": "quick"})}
     thesis = {e["name"]: e for e in expand_experiments({**base_config, "scale": "thesis"})}
     assert quick["baseline"]["model"]["energy_reference"] == "fitted"
@@ -226,8 +240,6 @@ def test_training_runtime_grows_with_epochs_pool_and_attempt(base_config):
 
 
 def test_predict_names_a_trained_experiment_and_one_of_its_seeds(base_config):
-    from workflow_scripts.config.experiments import prediction_run
-
     def run_of(**predict):
         config = check({**base_config, "predict": {**base_config["predict"], **predict}})
         return prediction_run(config, {e["name"]: e for e in expand_experiments(config)})

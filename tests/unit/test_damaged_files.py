@@ -19,7 +19,8 @@ from workflow_scripts.files import logs
 from workflow_scripts.files.damage import DamagedFileError, check_file, check_inputs, read_parquet
 from workflow_scripts.evaluation.stratum_metrics import METRIC_COLUMNS
 from workflow_scripts.evaluation.predictions import COLUMNS as PREDICTION_COLUMNS
-from workflow_scripts.training.run import load_model, train
+from workflow_scripts.training.loop import train
+from workflow_scripts.training.model import load_model
 
 FIX = "it was removed: run snakemake again and it is made anew"
 

@@ -20,10 +20,11 @@ import schnetpack.transform as trn
 from tests.conftest import tiny_pool
 from tests.unit.test_training import FITTED, SETTINGS
 from workflow_scripts.training import linear_reference
-from workflow_scripts.training import packed_data
-from workflow_scripts.training.atoms_database import U0
+from workflow_scripts.training import pipelines
+from workflow_scripts.properties import U0
 from workflow_scripts.training.export import check_portable, export_model
-from workflow_scripts.training.run import load_model, predict, train
+from workflow_scripts.training.loop import train
+from workflow_scripts.training.model import load_model
 
 # The two energy references, the two data paths, and a neighbor list shorter than the model's cutoff.
 MODELS = {
@@ -43,15 +44,12 @@ def exported(tmp_path_factory):
     runs = {}
     for name, settings in MODELS.items():
         atomref = linear_reference.atom_energies_by_number(reference) if name == "fitted" else None
-        data = root / ("pool.npz" if settings["training"]["data_path"] == "packed" else "pool.db")
+        data = pipelines.pool_file(settings["training"], root / "pool.npz", root / "pool.db")
         out = root / name
         train(data, idx, np.ones(len(split)), settings, seed=0, out_dir=out, progress_bar=False, atomref=atomref,
               n_training_set=len(idx["train"]))
         model, saved = load_model(out / "model.pt")
-        if settings["training"]["data_path"] == "packed":
-            workflow = packed_data.predict(model, store, idx["test"], saved["model"]["data_cutoff"])
-        else:
-            workflow = predict(model, saved, data, idx["test"])
+        workflow = pipelines.predict(model, saved, data, idx["test"])
         export_model(model, saved, 0, out / "schnetpack/best_model", out / "schnetpack/model_info.json")
         runs[name] = (out / "schnetpack", workflow)
     molecules = [Atoms(numbers=store.atomic_numbers[store.atoms_of(np.array([i]))],

@@ -13,7 +13,7 @@ from workflow_scripts.evaluation.stratum_metrics import METRIC_COLUMNS
 from workflow_scripts.predict.molecules import (
     MoleculeInputError, expected_errors, molecule_files, predict_u0, read_molecules,
 )
-from workflow_scripts.training.run import build_model
+from workflow_scripts.training.model import build_model
 
 
 def test_molecule_files_expands_folders_and_names_what_is_missing(tmp_path):

@@ -11,14 +11,16 @@ import schnetpack.properties as props
 import schnetpack.transform as trn
 
 from tests.conftest import tiny_pool
-from workflow_scripts.training.atoms_database import U0
+from workflow_scripts.properties import LOSS_WEIGHT, U0
 from workflow_scripts.data.metadata import read_metadata
 from workflow_scripts.training.packed_data import (
-    LOSS_WEIGHT, EpochBatchSampler, PackedDataModule, add_neighbor_list, batch_neighbor_list, build_store,
+    EpochBatchSampler, PackedDataModule, add_neighbor_list, batch_neighbor_list, build_store,
     load_store, molecule_batch, predict, remove_offsets,
 )
-from workflow_scripts.training.run import WEIGHT, WeightedU0Task, build_model, data_module
-from workflow_scripts.training.run import predict as predict_schnetpack
+from workflow_scripts.training.model import build_model
+from workflow_scripts.training.schnetpack_data import data_module
+from workflow_scripts.training.schnetpack_data import predict as predict_schnetpack
+from workflow_scripts.training.task import WeightedU0Task
 
 CUTOFF = 4.0
 MODEL = {"n_atom_basis": 16, "n_interactions": 2, "n_rbf": 10, "data_cutoff": CUTOFF, "model_cutoff": 5.0,
@@ -152,7 +154,6 @@ def test_shuffling_is_seeded_new_each_epoch_and_covers_every_molecule_once():
 
 def test_training_batches_carry_weights_and_every_training_molecule_once(modules, pool):
     _, packed = modules
-    assert LOSS_WEIGHT == WEIGHT
     seen = []
     for batch in packed.train_dataloader():
         rows = batch[props.idx].numpy()

@@ -8,10 +8,11 @@ import schnetpack as spk
 import schnetpack.properties as props
 
 from tests.conftest import tiny_pool
-from workflow_scripts.training.atoms_database import U0
+from workflow_scripts.properties import U0
 from workflow_scripts.training.packed_data import add_neighbor_list, molecule_batch
 from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet
-from workflow_scripts.training.run import build_model, data_module
+from workflow_scripts.training.model import build_model
+from workflow_scripts.training.schnetpack_data import data_module
 
 MODEL = {"n_atom_basis": 32, "n_interactions": 3, "n_rbf": 20, "data_cutoff": 5.0, "model_cutoff": 5.0,
          "energy_reference": "qm9_atoms"}

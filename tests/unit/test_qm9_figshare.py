@@ -1,4 +1,4 @@
-"""The figshare source: download (against a real local HTTP server), tar safety, parsing.
+"""The figshare source: download (against a real local HTTP server), the streamed archive, parsing.
 
 The fake deposit holds the first seven real QM9 molecules in the deposit's own
 xyz format (values as in the qm9pack CSVs, which were parsed from it), with a
@@ -382,56 +382,31 @@ def test_unreachable_mirror_is_a_connection_error(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_safe_extract_tar_extracts_into_place(tmp_path):
-    tar_path = tmp_path / "ok.tar.gz"
-    tar_path.write_bytes(_tar_bytes({"a/b.xyz": b"b", "c.txt": b"c"}, mode="w:gz"))
-    dest = tmp_path / "out"
-
-    assert fig.safe_extract_tar(tar_path, dest) == dest
-
-    assert (dest / "a" / "b.xyz").read_bytes() == b"b"
-    assert (dest / "c.txt").read_bytes() == b"c"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.tar.gz", "out"]
-
-
-@pytest.mark.parametrize("evil", ["../evil", "a/../../evil", "/tmp/qm9_figshare_absolute_evil"])
-def test_safe_extract_tar_rejects_escaping_members(tmp_path, evil):
-    tar_path = tmp_path / "evil.tar.bz2"
-    tar_path.write_bytes(_tar_bytes({"fine.xyz": b"fine", evil: b"evil"}))
-    dest = tmp_path / "sub" / "out"
-
-    with pytest.raises(DataError, match=re.escape(repr(evil))):
-        fig.safe_extract_tar(tar_path, dest)
-
-    assert list((tmp_path / "sub").iterdir()) == []  # nothing extracted, no temp folder
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.tar.bz2", "sub"]
-    assert not (tmp_path / "evil").exists()
-    assert not Path("/tmp/qm9_figshare_absolute_evil").exists()
-
-
-@pytest.mark.parametrize("kind", [tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.CHRTYPE])
-def test_safe_extract_tar_rejects_links_and_devices(tmp_path, kind):
+def test_the_archive_is_read_as_a_stream_and_nothing_in_it_is_written(tmp_path):
+    """Links, devices and paths outside the folder are never extracted: only regular .xyz members are read, in memory."""
+    deposit = _deposit()
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        info = tarfile.TarInfo("link")
-        info.type = kind
-        info.linkname = "/etc/passwd"
-        tar.addfile(info)
-    tar_path = tmp_path / "links.tar"
-    tar_path.write_bytes(buffer.getvalue())
+    with tarfile.open(fileobj=io.BytesIO(deposit["xyz"]), mode="r:bz2") as real, \
+            tarfile.open(fileobj=buffer, mode="w:bz2") as tar:
+        for member in real:
+            tar.addfile(member, real.extractfile(member))
+        for name, kind in (("link.xyz", tarfile.SYMTYPE), ("hard.xyz", tarfile.LNKTYPE), ("dev.xyz", tarfile.CHRTYPE)):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, "/etc/passwd"
+            tar.addfile(info)
+        escaping = tarfile.TarInfo("../escaped.txt")
+        escaping.size = 4
+        tar.addfile(escaping, io.BytesIO(b"evil"))
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, data in {**deposit, "xyz": buffer.getvalue()}.items():
+        (raw / fig.FILE_NAMES[name]).write_bytes(data)
 
-    with pytest.raises(DataError, match="'link'"):
-        fig.safe_extract_tar(tar_path, tmp_path / "out")
-    assert [p.name for p in tmp_path.iterdir()] == ["links.tar"]
+    records = fig.read_figshare(raw)
 
-
-def test_safe_extract_tar_reports_a_corrupt_archive(tmp_path):
-    tar_path = tmp_path / "broken.tar.bz2"
-    tar_path.write_bytes(_deposit()["xyz"][:200])
-
-    with pytest.raises(DataError, match="delete it and re-run"):
-        fig.safe_extract_tar(tar_path, tmp_path / "out")
-    assert [p.name for p in tmp_path.iterdir()] == ["broken.tar.bz2"]
+    assert records.gdb_id.tolist() == [1, 2, 3, 4, 5, 6]  # the regular members (gdb 7 is uncharacterized)
+    assert sorted(p.name for p in raw.iterdir()) == sorted(fig.FILE_NAMES.values())
+    assert [p.name for p in tmp_path.iterdir()] == ["raw"]
 
 
 def test_parse_xyz_text_reads_one_molecule():

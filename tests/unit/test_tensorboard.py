@@ -9,7 +9,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tests.unit.test_training import FITTED, fail_at_step, fitted_atomref, pool, steps_per_epoch  # noqa: F401 (fixtures)
 from workflow_scripts.training import tensorboard_log
 from workflow_scripts.training.tensorboard_log import TensorBoardCurves
-from workflow_scripts.training.run import train
+from workflow_scripts.training.loop import train
 
 STUDY_CURVES = ["train/loss_mean", "train/loss_top5_mean", "train/loss_bottom5_mean", "train/mse_eV2",
                 "train/sqerr_top5_mean_eV2", "train/sqerr_bottom5_mean_eV2", "train/lr"]

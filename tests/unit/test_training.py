@@ -9,21 +9,23 @@ import pytest
 import torch
 
 from tests.conftest import tiny_pool
-from workflow_scripts.training.atoms_database import U0
+from workflow_scripts.properties import U0
 from workflow_scripts.training import linear_reference
 from workflow_scripts.training import packed_data
 from workflow_scripts.training.packed_data import load_store
-from workflow_scripts.training.run import (
-    TRAIN_LOG_COLUMNS, VAL_LOG_COLUMNS, TrainingError, WeightedU0Task, build_model, cosine_factor, data_module,
-    load_model, predict, step_budget, train,
-)
+from workflow_scripts.training.budget import step_budget
+from workflow_scripts.training.callbacks import TRAIN_LOG_COLUMNS, VAL_LOG_COLUMNS
+from workflow_scripts.training.loop import train
+from workflow_scripts.training.model import build_model, load_model
+from workflow_scripts.training.schnetpack_data import data_module, predict
+from workflow_scripts.training.task import TrainingError, WeightedU0Task, cosine_factor
 
 SETTINGS = {
     "name": "tiny",
     "model": {"n_atom_basis": 8, "n_interactions": 1, "n_rbf": 8, "data_cutoff": 4.0, "model_cutoff": 4.0,
               "energy_reference": "qm9_atoms", "implementation": "pair_symmetric"},
     "training": {"batch_size": 16, "chunk_size": "auto", "epochs": 2, "lr": 1e-3, "scheduler": None, "ema_decay": None,
-                 "sampler": "uniform", "early_stopping_patience": None, "data_path": "schnetpack", "budget": "epochs"},
+                 "sampler": "uniform", "early_stopping_patience": None, "data_pipeline": "schnetpack", "budget": "epochs"},
     "loss": {"weighting": "none", "rate": 0, "alpha": 1.0},
 }
 
@@ -38,7 +40,7 @@ def pool(tmp_path_factory):
 def test_packed_and_schnetpack_paths_train_alike(pool, tmp_path):
     root, split, idx = pool
     packed = json.loads(json.dumps(SETTINGS))
-    packed["training"]["data_path"] = "packed"
+    packed["training"]["data_pipeline"] = "packed"
     runs = {}
     for name, settings, data in (("schnetpack", SETTINGS, "pool.db"), ("packed", packed, "pool.npz")):
         train(root / data, idx, np.ones(len(split)), settings, seed=0, out_dir=tmp_path / name, progress_bar=False)
@@ -112,7 +114,7 @@ def test_non_finite_loss_names_experiment_and_step(pool, tmp_path):
         task.training_step(batch, 0)
 
 
-PACKED = {**SETTINGS, "training": {**SETTINGS["training"], "data_path": "packed", "epochs": 3}}
+PACKED = {**SETTINGS, "training": {**SETTINGS["training"], "data_pipeline": "packed", "epochs": 3}}
 
 
 def fail_at_step(monkeypatch, step: int, error: BaseException | None = None):
@@ -210,7 +212,7 @@ def test_cosine_schedule_warms_up_then_decays_to_its_floor():
 
 
 FITTED = {**SETTINGS, "model": {**SETTINGS["model"], "energy_reference": "fitted"},
-          "training": {**SETTINGS["training"], "data_path": "packed", "epochs": 2, "budget": "equal_steps",
+          "training": {**SETTINGS["training"], "data_pipeline": "packed", "epochs": 2, "budget": "equal_steps",
                        "scheduler": {"kind": "cosine", "warmup_fraction": 0.1, "final_lr_fraction": 0.02},
                        "ema_decay": 0.9}}
 

@@ -31,7 +31,8 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, planned_jobs, run_snakemake, snakemake_command, tiny_config
-from workflow_scripts.config.experiments import expand_experiments, training_runtime_minutes
+from workflow_scripts.config.experiments import expand_experiments
+from workflow_scripts.config.slurm_runtime import training_runtime_minutes
 
 pytestmark = pytest.mark.workflow
 

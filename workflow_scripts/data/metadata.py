@@ -15,11 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from workflow_scripts.files.atomic import write_parquet
-from workflow_scripts.properties import ATOMIC_NUMBERS, ELEMENTS, QM9_PROPERTIES
+from workflow_scripts.properties import ATOMIC_NUMBERS, COUNT_COLUMN, COUNT_COLUMNS, QM9_PROPERTIES
 from workflow_scripts.data.raw_molecules import RawMolecules
 
 GEOMETRY_COLUMNS = ("atomic_numbers", "positions")
-COUNT_COLUMNS = tuple(f"n_{e}" for e in ELEMENTS)
 
 UNITS = {
     "gdb_id": "GDB-9 index (1..133885)",
@@ -37,9 +36,9 @@ def element_counts(records: RawMolecules) -> dict[str, np.ndarray]:
     """Atoms of each QM9 element per molecule, counted from the atomic numbers."""
     molecule_of_atom = np.repeat(np.arange(len(records)), records.n_atoms)
     counts = {}
-    for symbol in ELEMENTS:
+    for symbol, column in COUNT_COLUMN.items():
         is_element = records.atomic_numbers == ATOMIC_NUMBERS[symbol]
-        counts[f"n_{symbol}"] = np.bincount(molecule_of_atom[is_element], minlength=len(records)).astype(np.int16)
+        counts[column] = np.bincount(molecule_of_atom[is_element], minlength=len(records)).astype(np.int16)
     return counts
 
 
@@ -51,7 +50,7 @@ def to_table(records: RawMolecules) -> pa.Table:
         "gdb_id": pa.array(records.gdb_id.astype(np.int32)),
         "n_atoms": pa.array(records.n_atoms.astype(np.int16)),
         **{name: pa.array(values) for name, values in counts.items()},
-        "n_heavy": pa.array((records.n_atoms - counts["n_H"]).astype(np.int16)),
+        "n_heavy": pa.array((records.n_atoms - counts[COUNT_COLUMN["H"]]).astype(np.int16)),
         "smiles": pa.array(records.smiles.tolist(), type=pa.string()),
     }
     for name, (_, _, factor) in QM9_PROPERTIES.items():

@@ -5,8 +5,11 @@ a tarball of 133,885 xyz files in the QM9 extended-xyz format, the atom
 reference energies, and the list of 3,054 molecules that failed the geometry
 consistency check. Downloads use ``urllib`` only, try mirrors in order, retry
 transient failures, and are written atomically: a failed or corrupt download
-leaves no file behind. Parsing is strict: anything that does not fit the format
-raises :class:`DataError` naming the file, the molecule and the line.
+leaves no file behind. The tarball is never extracted: it is read as a stream
+and only its regular ``.xyz`` members are parsed, in memory, so a link, a device
+or a path outside the folder in it writes nothing. Parsing is strict: anything
+that does not fit the format raises :class:`DataError` naming the file, the
+molecule and the line.
 """
 
 from __future__ import annotations
@@ -18,10 +21,7 @@ import hashlib
 import http.client
 import math
 import os
-import posixpath
-import shutil
 import tarfile
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -38,7 +38,6 @@ from workflow_scripts.data.raw_molecules import DataError, RawMolecules
 FIGSHARE_FILES = {"xyz": "3195389", "atomref": "3195395", "uncharacterized": "3195404"}
 # Names the files get in the raw-data folder.
 FILE_NAMES = {"xyz": "dsgdb9nsd.xyz.tar.bz2", "atomref": "atomref.txt", "uncharacterized": "uncharacterized.txt"}
-DEFAULT_MIRRORS = ["https://ndownloader.figshare.com/files/", "https://figshare.com/ndownloader/files/"]
 
 _CHUNK = 1 << 20
 _PROGRESS_EVERY = 16 << 20  # log a line every 16 MiB of a download
@@ -212,53 +211,6 @@ def _tar_errors(tar_path: Path):
         ) from err
 
 
-def _check_member(tar_path: Path, member: tarfile.TarInfo) -> None:
-    """Reject members that could write outside the target folder or are not plain."""
-    name = member.name
-    if member.issym() or member.islnk():
-        raise DataError(
-            f"{tar_path}: member {name!r} is a {'symlink' if member.issym() else 'hardlink'}; refusing to extract"
-        )
-    if not (member.isreg() or member.isdir()):
-        raise DataError(f"{tar_path}: member {name!r} is a device or special file; refusing to extract")
-    normalized = posixpath.normpath(name)
-    if posixpath.isabs(name) or normalized == ".." or normalized.startswith("../"):
-        raise DataError(
-            f"{tar_path}: member {name!r} has an absolute path or escapes the target folder; refusing to extract"
-        )
-
-
-def safe_extract_tar(tar_path: str | os.PathLike, dest_dir: str | os.PathLike) -> Path:
-    """Extract a .tar / .tar.gz / .tar.bz2 into ``dest_dir`` (absent or empty).
-
-    Every member is checked before anything is written. Extraction goes into
-    a temporary folder beside ``dest_dir`` that is renamed into place at the
-    end, so an interrupted run leaves either the full tree or nothing.
-    """
-    tar_path, dest_dir = Path(tar_path), Path(dest_dir)
-    if dest_dir.exists() and (not dest_dir.is_dir() or any(dest_dir.iterdir())):
-        raise DataError(
-            f"cannot extract {tar_path}: {dest_dir} already exists and is not an empty folder; delete it first"
-        )
-    dest_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest_dir.name}.", suffix=".tmp", dir=dest_dir.parent))
-    try:
-        with _tar_errors(tar_path), tarfile.open(tar_path, mode="r:*") as tar:
-            members = tar.getmembers()
-            for member in members:
-                _check_member(tar_path, member)
-            # The "data" filter (Python >= 3.11.4) re-checks paths and drops
-            # special permission bits; the checks above already cover links and
-            # paths, so older Pythons stay safe without it.
-            extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-            tar.extractall(tmp, members=members, **extra)
-        os.replace(tmp, dest_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return dest_dir
-
-
 def _number(token: str) -> float:
     """A QM9 float; the files use Mathematica exponents (``1.2*^-6`` = 1.2e-6)."""
     value = float(token.replace("*^", "e"))
@@ -367,11 +319,11 @@ def parse_atomref(text: str) -> dict[str, float]:
 
 
 def _check_atomref(u0: dict[str, float], path: Path) -> None:
-    """The study uses constants.ATOMREF_U0_HARTREE; the deposit must agree."""
+    """The study uses properties.ATOMREF_U0_HARTREE; the deposit must agree."""
     for symbol, expected in ATOMREF_U0_HARTREE.items():
         if abs(u0[symbol] - expected) > 1e-9:
             raise DataError(
-                f"{path}: U0 of {symbol} is {u0[symbol]} Hartree, but constants.ATOMREF_U0_HARTREE "
+                f"{path}: U0 of {symbol} is {u0[symbol]} Hartree, but properties.ATOMREF_U0_HARTREE "
                 f"has {expected}; the file is not the QM9 atomref table"
             )
 

@@ -20,7 +20,7 @@ from workflow_scripts.data.raw_molecules import DataError, RawMolecules
 
 CSV_FILES = ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv")
 
-# qm9pack column -> QM9 property name (raw units, see constants.QM9_PROPERTIES)
+# qm9pack column -> QM9 property name (raw units, see properties.QM9_PROPERTIES)
 PROPERTY_COLUMNS = {
     "RotA_GHz": "A",
     "RotB_GHz": "B",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from workflow_scripts.properties import COUNT_COLUMNS
+
 SPLITS = ("train", "val", "test")
 
 
@@ -54,7 +56,7 @@ def assign_splits(pool: pd.DataFrame, test_fraction: float, validation_fraction:
     rest = order[~is_test]
     is_val = _systematic_pick(len(rest), validation_fraction / (1.0 - test_fraction))
     split[rest[is_val]] = "val"
-    out = pool[["gdb_id", "n_atoms", "n_H", "n_C", "n_N", "n_O", "n_F"]].copy()
+    out = pool[["gdb_id", "n_atoms", *COUNT_COLUMNS]].copy()
     out["split"] = pd.Categorical(split, categories=list(SPLITS))
     return out
 

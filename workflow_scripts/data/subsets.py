@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from workflow_scripts.properties import MAX_ATOMS, MIN_ATOMS
+
 
 class SubsetError(ValueError):
     """A subset that cannot be trained on; the message names the config key."""
@@ -15,15 +17,23 @@ def cap_for_pool(cap: int, pool_molecules: int, all_molecules: int) -> int:
     return max(1, round(cap * pool_molecules / all_molecules))
 
 
+def size_range(definition: dict) -> tuple[int, int]:
+    """(min_atoms, max_atoms) of a subset definition; a bound it leaves out takes in every QM9 size."""
+    return definition.get("min_atoms", MIN_ATOMS), definition.get("max_atoms", MAX_ATOMS)
+
+
+def _within_size_range(frame: pd.DataFrame, definition: dict) -> pd.DataFrame:
+    low, high = size_range(definition)
+    return frame[(frame["n_atoms"] >= low) & (frame["n_atoms"] <= high)]
+
+
 def select(split: pd.DataFrame, definition: dict, seed: int, cap: int | None = None) -> pd.DataFrame:
     """The training molecules of ``split`` that the subset ``definition`` keeps.
 
     ``cap`` (already scaled to the pool) keeps at most that many molecules of
     each size, drawn at random with ``seed``; sizes below the cap keep all.
     """
-    train = split[split["split"] == "train"]
-    low, high = definition.get("min_atoms", 0), definition.get("max_atoms", 10**6)
-    chosen = train[(train["n_atoms"] >= low) & (train["n_atoms"] <= high)]
+    chosen = _within_size_range(split[split["split"] == "train"], definition)
     if cap is not None:
         rng = np.random.default_rng(seed)
         shuffled = chosen.iloc[rng.permutation(len(chosen))]
@@ -37,9 +47,8 @@ def validation_for(split: pd.DataFrame, definition: dict) -> pd.DataFrame:
     Caps are not applied: early stopping should judge the model on the
     distribution the experiment aims at, and caps only re-weight it.
     """
-    val = split[split["split"] == "val"]
-    low, high = definition.get("min_atoms", 0), definition.get("max_atoms", 10**6)
-    return val[(val["n_atoms"] >= low) & (val["n_atoms"] <= high)].sort_values("gdb_id").reset_index(drop=True)
+    val = _within_size_range(split[split["split"] == "val"], definition)
+    return val.sort_values("gdb_id").reset_index(drop=True)
 
 
 def check_not_empty(name: str, n_train: int, n_val: int) -> None:

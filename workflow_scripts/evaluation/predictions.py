@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from workflow_scripts.properties import ELEMENTS
+from workflow_scripts.properties import COUNT_COLUMNS
 
-COLUMNS = ["gdb_id", "n_atoms", *[f"n_{e}" for e in ELEMENTS], "U0_true_eV", "U0_pred_eV"]
+COLUMNS = ["gdb_id", "n_atoms", *COUNT_COLUMNS, "U0_true_eV", "U0_pred_eV"]
 
 
 def true_u0(metadata_path, gdb_ids) -> np.ndarray:

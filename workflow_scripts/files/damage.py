@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from workflow_scripts.properties import ELEMENTS
+from workflow_scripts.properties import COUNT_COLUMNS
 from workflow_scripts.evaluation.stratum_metrics import METRIC_COLUMNS
 from workflow_scripts.evaluation.predictions import COLUMNS as PREDICTION_COLUMNS
 
@@ -68,8 +68,8 @@ def reading(path):
 # Columns that readers of a file rely on, by file name (subsets by folder): an edit that drops one is damage.
 EXPECTED_COLUMNS = {
     "qm9.parquet": ["gdb_id", "n_atoms", "U0", "atomic_numbers", "positions"],
-    "split.parquet": ["gdb_id", "n_atoms", *(f"n_{e}" for e in ELEMENTS), "split"],
-    "subsets": ["gdb_id", "n_atoms", *(f"n_{e}" for e in ELEMENTS)],
+    "split.parquet": ["gdb_id", "n_atoms", *COUNT_COLUMNS, "split"],
+    "subsets": ["gdb_id", "n_atoms", *COUNT_COLUMNS],
     "predictions.parquet": PREDICTION_COLUMNS,
     **{f"metrics_{kind}.csv": ["group", *METRIC_COLUMNS] for kind in ("by_size", "by_element", "overall")},
     "train_log.csv": ["step", "epoch", "loss_mean", "mse_eV2", "lr"],

@@ -5,9 +5,10 @@ from workflow_scripts.data import dataset_counts
 from workflow_scripts.files import logs
 from workflow_scripts.files.atomic import write_csv
 from workflow_scripts.data.metadata import read_metadata
+from workflow_scripts.properties import COUNT_COLUMNS
 
 log = logs.from_snakemake(snakemake)
-meta = read_metadata(snakemake.input.table, columns=["gdb_id", "n_atoms", "n_H", "n_C", "n_N", "n_O", "n_F"])
+meta = read_metadata(snakemake.input.table, columns=["gdb_id", "n_atoms", *COUNT_COLUMNS])
 out = snakemake.output
 frequency = dataset_counts.element_frequency(meta)
 write_csv(frequency, out.element_frequency)

@@ -6,7 +6,7 @@ from workflow_scripts.files import logs
 from workflow_scripts.files.atomic import write_csv
 from workflow_scripts.files.damage import read_csv, read_parquet
 from workflow_scripts.predict.molecules import expected_errors, predict_u0, read_molecules
-from workflow_scripts.training.run import load_model
+from workflow_scripts.training.model import load_model
 
 log = logs.from_snakemake(snakemake)
 inputs = snakemake.input

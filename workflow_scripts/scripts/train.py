@@ -11,16 +11,14 @@ import time
 import numpy as np
 import pandas as pd
 
-from workflow_scripts.training import linear_reference
-
-from workflow_scripts.files import logs
-
-from workflow_scripts.training import packed_data
-from workflow_scripts.files.atomic import write_parquet, write_text
-from workflow_scripts.training.export import export_model
-from workflow_scripts.evaluation.predictions import predictions_frame
 from workflow_scripts.data.subsets import check_batch_fits, validation_for
-from workflow_scripts.training.run import load_model, predict, train
+from workflow_scripts.evaluation.predictions import predictions_frame
+from workflow_scripts.files import logs
+from workflow_scripts.files.atomic import write_parquet, write_text
+from workflow_scripts.training import linear_reference, pipelines
+from workflow_scripts.training.export import export_model
+from workflow_scripts.training.loop import train
+from workflow_scripts.training.model import load_model
 from workflow_scripts.training.weights import loss_weights
 
 startup = logs.seconds_since_process_start()  # before the input checks: Python, preamble and imports only
@@ -60,11 +58,7 @@ timing = train(snakemake.input.data, idx, weights, settings, int(snakemake.wildc
 start = time.perf_counter()
 model, saved_settings = load_model(out.model)
 export_model(model, saved_settings, int(snakemake.wildcards.seed), out.export, out.export_info)
-if settings["training"]["data_path"] == "packed":
-    predicted = packed_data.predict(model, packed_data.load_store(snakemake.input.data), idx["test"],
-                                    saved_settings["model"]["data_cutoff"])
-else:
-    predicted = predict(model, saved_settings, snakemake.input.data, idx["test"])
+predicted = pipelines.predict(model, saved_settings, snakemake.input.data, idx["test"])
 frame = predictions_frame(split.iloc[idx["test"]], snakemake.input.table, predicted)
 timing["eval_seconds"] = time.perf_counter() - start
 write_parquet(frame, out.predictions)

@@ -1,1 +1,1 @@
-"""One experiment with one seed: SchNetPack model, Lightning loop, its data paths and exports."""
+"""One experiment with one seed: SchNetPack model, Lightning loop, its data pipelines and exports."""

@@ -1,4 +1,4 @@
-"""SchNetPack's ASE database of the study's molecule pool (its own data path).
+"""SchNetPack's ASE database of the study's molecule pool (its own data pipeline).
 
 Row ``i`` of the database (SchNetPack index ``_idx = i``) is row ``i`` of the
 split table, so training jobs address molecules by split-table position.
@@ -13,19 +13,8 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from workflow_scripts.properties import ATOMIC_NUMBERS, ATOMREF_U0_HARTREE, HARTREE_TO_EV
+from workflow_scripts.properties import U0, atomref_u0_ev
 from workflow_scripts.data.metadata import read_geometry
-
-U0 = "energy_U0"  # SchNetPack's QM9 property name
-ZMAX = 100
-
-
-def atomref_u0_ev() -> list[float]:
-    """U0 atom references in eV, indexed by atomic number (SchNetPack's layout)."""
-    refs = np.zeros(ZMAX)
-    for symbol, value in ATOMREF_U0_HARTREE.items():
-        refs[ATOMIC_NUMBERS[symbol]] = value * HARTREE_TO_EV
-    return refs.tolist()
 
 
 def build_database(metadata_path, split, db_path, log=None) -> None:

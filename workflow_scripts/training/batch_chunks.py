@@ -6,7 +6,7 @@ runs a large batch as chunks: forward and backward per chunk, gradients added up
 each chunk's loss divided by the whole batch's molecule count, the summed gradient is the batch's gradient, so
 the step is the batch's step (tests/unit/test_batch_chunks.py compares them).
 
-Batches are SchNetPack's collated input dictionaries (both data paths make them): per-atom tensors, per-pair
+Batches are SchNetPack's collated input dictionaries (both data pipelines make them): per-atom tensors, per-pair
 tensors (the neighbor list) and per-molecule tensors, atoms and pairs grouped by molecule.
 """
 

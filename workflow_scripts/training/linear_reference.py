@@ -18,9 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from workflow_scripts.properties import ATOMIC_NUMBERS, ELEMENTS
-
-COUNT_COLUMNS = tuple(f"n_{e}" for e in ELEMENTS)
+from workflow_scripts.properties import ATOMIC_NUMBERS, COUNT_COLUMNS, ELEMENTS, ZMAX
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ def fit(train_df: pd.DataFrame, target: str = "U0", intercept: bool = True) -> L
     return LinearReference(coefficients, float(solution[0]) if intercept else 0.0)
 
 
-def atom_energies_by_number(reference: LinearReference, zmax: int = 100) -> np.ndarray:
+def atom_energies_by_number(reference: LinearReference, zmax: int = ZMAX) -> np.ndarray:
     """The per-element coefficients (eV) indexed by atomic number: SchNetPack's atomref layout."""
     atomref = np.zeros(zmax)
     for symbol, value in reference.coefficients.items():

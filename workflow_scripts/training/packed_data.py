@@ -1,6 +1,6 @@
 """Packed training data: the pool in a few flat arrays, batches by index, neighbor lists per batch on the device.
 
-SchNetPack's own data path reads one ASE database row per molecule and runs its transforms (ASE neighbor list,
+SchNetPack's own data pipeline reads one ASE database row per molecule and runs its transforms (ASE neighbor list,
 offsets, casts) molecule by molecule in the loader: about half of a CPU training step, and nearly all of a GPU
 step. Here the pool is one ``.npz`` of contiguous arrays (molecule ``i`` = split-table row ``i`` = database
 row ``i``), a batch is a gather by index, the targets are computed once for the whole pool, and the neighbor
@@ -26,10 +26,8 @@ from schnetpack.data.sampler import NumberOfAtomsCriterion, StratifiedSampler
 
 from workflow_scripts.files.atomic import atomic_path
 from workflow_scripts.training.devices import torch_device
-from workflow_scripts.training.atoms_database import U0, atomref_u0_ev
+from workflow_scripts.properties import LOSS_WEIGHT, U0, atomref_u0_ev
 from workflow_scripts.data.metadata import read_geometry
-
-LOSS_WEIGHT = "loss_weight"  # training.WEIGHT, the key WeightedU0Task reads; not imported, so training can import us
 
 
 @dataclass(frozen=True)
@@ -253,7 +251,7 @@ class PackedDataModule(pl.LightningDataModule):
     """AtomsDataModule's role over a packed store: same batches, same statistics, no per-molecule work.
 
     ``idx`` maps train/val/test to store rows; ``weights`` holds every store molecule's loss weight (added to
-    training batches only, as training.py's LossWeight is). Call ``setup()`` before use (Lightning does).
+    training batches only, as schnetpack_data.py's LossWeight is). Call ``setup()`` before use (Lightning does).
     Batches leave the loaders without neighbor pairs; ``on_after_batch_transfer`` adds them on the device.
 
     ``fitted_atomref`` (float64, by atomic number): per-element energies fitted on the training molecules; the
@@ -338,7 +336,7 @@ class PackedDataModule(pl.LightningDataModule):
 
 @torch.no_grad()
 def predict(model, store: PackedStore, rows, data_cutoff: float, batch_size: int = 256) -> np.ndarray:
-    """Predicted U0 (eV) of the store molecules ``rows``, in that order (training.predict over the store)."""
+    """Predicted U0 (eV) of the store molecules ``rows``, in that order (schnetpack_data.predict over the store)."""
     device = torch_device()
     model = model.to(device)
     rows = np.asarray(rows, dtype=np.int64)

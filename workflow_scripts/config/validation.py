@@ -1,0 +1,230 @@
+"""Validation of config.yaml: schema, duplicate keys, the checks a schema cannot make, and their wording.
+
+The JSON schema (schemas/config.schema.yaml) says what each key may hold;
+this module turns a schema violation into one sentence that names the key,
+the value and what is allowed, and checks what a schema cannot (fractions
+that must add up, names that must refer to each other, a key stated twice).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from workflow_scripts.config import ConfigError
+from workflow_scripts.config.experiments import expand_experiments
+from workflow_scripts.data.subsets import size_range
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+# Keys an older config.yaml may still state: old name -> new name (same values).
+RENAMED_KEYS = {"data_path": "data_pipeline"}
+
+
+def key_path(path) -> str:
+    parts = []
+    for part in path:
+        parts.append(f"[{part}]" if isinstance(part, int) else (f".{part}" if parts else str(part)))
+    return "".join(parts) or "(top level)"
+
+
+def _allowed(error) -> str:
+    """What the schema allows at the failing place, in words."""
+    validator, value, schema = error.validator, error.validator_value, error.schema
+    if validator == "enum":
+        return "one of " + ", ".join(repr(v) for v in value)
+    if validator == "type":
+        types = value if isinstance(value, list) else [value]
+        words = {"null": "null", "integer": "an integer", "number": "a number", "string": "a string",
+                 "object": "a mapping", "array": "a list", "boolean": "true or false"}
+        text = " or ".join(words.get(t, t) for t in types)
+        return text + _range_text(schema)
+    if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return "a value" + _range_text(schema)
+    if validator == "additionalProperties":
+        return "only the keys " + ", ".join(sorted(schema.get("properties", {})))
+    if validator == "required":
+        return "all of " + ", ".join(value)
+    if validator == "pattern":
+        return f"text matching {value!r}"
+    if validator in ("minItems", "maxItems"):
+        return f"a list with {'at least' if validator == 'minItems' else 'at most'} {value} items"
+    if validator == "uniqueItems":
+        return "a list without repeated values (each value names one experiment or seed)"
+    if validator in ("minProperties", "maxProperties"):
+        return f"a mapping with {'at least' if validator == 'minProperties' else 'at most'} {value} keys"
+    return f"{validator}: {value}"
+
+
+def _range_text(schema) -> str:
+    bounds = []
+    for key, symbol in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")):
+        if key in schema:
+            bounds.append(f"{symbol} {schema[key]}")
+    if "$ref" in schema and not bounds:
+        return ""
+    return (" " + " and ".join(bounds)) if bounds else ""
+
+
+def _renamed_key(error) -> str | None:
+    """The sentence for a key stated under its old name (a setting, or a sweep's dotted key), or None."""
+    where = key_path(error.absolute_path)
+    if error.validator == "additionalProperties":
+        old = sorted(set(error.instance) & set(RENAMED_KEYS))
+        if old:
+            return f"config: {where}.{old[0]} was renamed to {where}.{RENAMED_KEYS[old[0]]} (same values); rename it"
+    elif error.validator == "enum" and list(error.absolute_path)[-1:] == ["sweep"]:
+        section, dot, key = str(error.instance).rpartition(".")
+        if key in RENAMED_KEYS:
+            return (f"config: {where} sweeps {error.instance}, which was renamed to {section}{dot}{RENAMED_KEYS[key]} "
+                    "(same values); rename it")
+    return None
+
+
+def describe_validation_error(error) -> str:
+    """One readable sentence for a jsonschema ValidationError."""
+    renamed = _renamed_key(error)
+    if renamed:
+        return renamed
+    if error.validator == "additionalProperties":
+        allowed = set(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - allowed)
+        where = key_path(error.absolute_path)
+        names = ", ".join(
+            f"{where}.{k}" if error.absolute_path else k for k in unknown
+        )
+        return f"config: unknown key {names}; allowed at {where}: {', '.join(sorted(allowed))}"
+    if error.validator == "required":
+        return f"config: {key_path(error.absolute_path)} lacks a required key: {error.message}"
+    description = error.schema.get("description")
+    text = (
+        f"config: {key_path(error.absolute_path)} = {error.instance!r} is not allowed; "
+        f"expected {_allowed(error)}"
+    )
+    return text + (f" ({description})" if description else "")
+
+
+def validation_error_from(exc: BaseException):
+    """The jsonschema ValidationError inside whatever snakemake.utils.validate raised."""
+    import jsonschema
+
+    seen = set()
+    stack = [exc]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, jsonschema.ValidationError):
+            return item
+        stack.extend(a for a in getattr(item, "args", ()) if isinstance(a, BaseException))
+        for attr in ("__cause__", "__context__"):
+            if getattr(item, attr, None) is not None:
+                stack.append(getattr(item, attr))
+    return None
+
+
+def validate_config(config: dict, validate=None) -> dict:
+    """Validate ``config`` in place (schema defaults filled in) and check it.
+
+    ``validate`` is ``snakemake.utils.validate`` inside the workflow; tests may
+    pass it too. Raises :class:`ConfigError` with a one-line explanation.
+    """
+    if validate is None:
+        from snakemake.utils import validate
+    try:
+        validate(config, schema=str(SCHEMA_PATH))
+    except Exception as exc:  # snakemake wraps the jsonschema error in a WorkflowError
+        error = validation_error_from(exc)
+        if error is None:
+            raise
+        raise ConfigError(describe_validation_error(error)) from None
+    check_semantics(config)
+    return config
+
+
+def check_semantics(config: dict) -> None:
+    split = config["split"]
+    for name, subset in config["subsets"].items():
+        low, high = size_range(subset)
+        if low > high:
+            raise ConfigError(
+                f"config: subsets.{name} has min_atoms = {low} > max_atoms = {high}; it would select no molecule"
+            )
+    names = {}
+    every = expand_experiments(config, apply_scale=False, select=False)
+    for experiment in every:
+        if experiment["name"] in names:
+            raise ConfigError(
+                f"config: experiments {names[experiment['name']]} and {experiment['source']} both define "
+                f"an experiment named {experiment['name']!r}; rename one"
+            )
+        names[experiment["name"]] = experiment["source"]
+        if experiment["subset"] not in config["subsets"]:
+            raise ConfigError(
+                f"config: {experiment['source']} uses subset {experiment['subset']!r}, which is not defined; "
+                f"defined subsets: {', '.join(config['subsets'])}"
+            )
+    expanded = set(names)
+    sweeps = {e["base"] for e in every}
+    for label, name in config["final_comparison"].items():
+        if name not in expanded:
+            raise ConfigError(f"config: final_comparison.{label} = {name!r} is not an experiment; choose one of {sorted(expanded)}")
+    for name in config["only_experiments"] or []:
+        if name not in expanded and name not in sweeps:
+            raise ConfigError(
+                f"config: only_experiments names {name!r}, which is not an experiment; choose from {sorted(expanded)}"
+            )
+    baselines = [n for n, e in config["experiments"].items() if e["part"] == "baseline"]
+    if len(baselines) != 1:
+        raise ConfigError(f"config: exactly one experiment needs part: baseline (the reference of every figure); found {baselines}")
+    placebos = [n for n, e in config["experiments"].items() if e["part"] == "placebo"]
+    if len(placebos) > 1:
+        raise ConfigError(f"config: at most one experiment may have part: placebo (the verdicts' control); found {placebos}")
+    selected = config["only_experiments"]
+    if selected and baselines[0] not in selected:
+        raise ConfigError(
+            f"config: only_experiments = {selected} leaves out the baseline {baselines[0]!r}, which every figure and "
+            "verdict compares against; add it"
+        )
+    if split["test_fraction"] + split["validation_fraction"] >= 0.9:
+        raise ConfigError(
+            f"config: split.test_fraction ({split['test_fraction']}) + split.validation_fraction "
+            f"({split['validation_fraction']}) = {split['test_fraction'] + split['validation_fraction']:.3g} "
+            "leaves less than 10 % of the molecules to train on; make the sum smaller than 0.9"
+        )
+
+
+def check_duplicate_keys(path) -> None:
+    """Reject a YAML file that states a key twice in one mapping.
+
+    YAML loaders (Snakemake's too) keep the last value silently: two
+    experiments with the same name would become one, and a study would run
+    without the first. Raises ConfigError naming the file, the key and both lines.
+    """
+    with open(path) as handle:
+        root = yaml.compose(handle)
+
+    def walk(node, where):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else None
+                dotted = f"{where}.{name}" if where else str(name)
+                if name is not None and name in seen:
+                    raise ConfigError(
+                        f"config: {path} states {dotted} twice (lines {seen[name] + 1} and {key.start_mark.line + 1}); "
+                        "YAML would keep only the last one: rename or remove one"
+                    )
+                seen[name] = key.start_mark.line
+                walk(value, dotted)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, f"{where}[{i}]")
+
+    walk(root, "")
+
+
+def load_yaml(path) -> dict:
+    with open(path) as handle:
+        return yaml.safe_load(handle)

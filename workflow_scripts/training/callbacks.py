@@ -1,0 +1,94 @@
+"""Lightning callbacks of a training: the study's CSV curves and progress lines, and resumable weight averaging."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytorch_lightning as pl
+import schnetpack as spk
+from torch_ema import ExponentialMovingAverage as EMA
+
+from workflow_scripts.files.atomic import write_csv
+from workflow_scripts.training.task import BATCH_STATS
+
+log = logging.getLogger(__name__)
+
+TRAIN_LOG_COLUMNS = ["step", "epoch", *BATCH_STATS, "lr"]
+VAL_LOG_COLUMNS = ["epoch", "step", "val_mse_eV2", "val_mae_meV"]
+
+
+class WeightAverage(spk.train.ExponentialMovingAverage):
+    """SchNetPack's ExponentialMovingAverage callback, resumable exactly.
+
+    Validation, and so every checkpoint and the exported model, sees the averaged weights; training goes on
+    from the raw ones, which the average keeps aside while validating. A checkpoint is written after
+    validation, so its model weights are the averaged ones. SchNetPack's callback resumes training from those
+    (it sets aside the weights it finds), not from the raw weights its own saved state holds; this puts the
+    raw weights back first, so a resumed run continues as an uninterrupted one would.
+    """
+
+    def on_fit_start(self, trainer, pl_module):
+        if self._to_load is not None:
+            if self.ema is None:
+                self.ema = EMA(pl_module.model.parameters(), decay=self.decay)
+            self.ema.load_state_dict(self._to_load)
+            self._to_load = None
+            self.ema.restore()  # the raw training weights, set aside at the checkpoint's validation
+        super().on_fit_start(trainer, pl_module)
+
+
+class StudyLog(pl.Callback):
+    """Writes train_log.csv (per step) and val_log.csv (per epoch); plain progress lines."""
+
+    def __init__(self, train_csv, val_csv, every_seconds: float = 20.0, resume: bool = False):
+        self.train_csv, self.val_csv = Path(train_csv), Path(val_csv)
+        self.every = every_seconds
+        self.train_rows = pd.read_csv(self.train_csv).to_dict("records") if resume and self.train_csv.exists() else []
+        self.val_rows = pd.read_csv(self.val_csv).to_dict("records") if resume and self.val_csv.exists() else []
+        self.last_line = 0.0
+
+    def on_train_start(self, trainer, task):
+        # A resumed run goes on from its checkpoint's step: rows logged after it
+        # (the rest of an epoch cut off by SIGTERM) are trained again.
+        self.train_rows = [r for r in self.train_rows if r["step"] <= trainer.global_step]
+        self.val_rows = [r for r in self.val_rows if r["step"] <= trainer.global_step]
+
+    def on_train_batch_end(self, trainer, task, outputs, batch, batch_idx):
+        if task.batch_stats is None:
+            return
+        lr = trainer.optimizers[0].param_groups[0]["lr"]
+        row = {"step": trainer.global_step, "epoch": trainer.current_epoch, **task.batch_stats, "lr": lr}
+        self.train_rows.append(row)
+        now = time.monotonic()
+        if now - self.last_line > self.every:
+            self.last_line = now
+            total = trainer.num_training_batches
+            log.info(
+                "epoch %d/%d batch %d/%d step %d: loss %.4g (batch max-5 %.4g, min-5 %.4g) lr %.2g",
+                trainer.current_epoch + 1, trainer.max_epochs, batch_idx + 1, total, trainer.global_step,
+                row["loss_mean"], row["loss_top5_mean"], row["loss_bottom5_mean"], lr,
+            )
+
+    def on_validation_epoch_end(self, trainer, task):
+        if trainer.sanity_checking:
+            return
+        metrics = trainer.callback_metrics
+        row = {
+            "epoch": trainer.current_epoch,
+            "step": trainer.global_step,
+            "val_mse_eV2": float(metrics["val_loss"]),
+            "val_mae_meV": 1000.0 * float(metrics["val_mae"]),
+        }
+        self.val_rows.append(row)
+        log.info(
+            "epoch %d/%d done: validation MSE %.4g eV^2, MAE %.1f meV",
+            trainer.current_epoch + 1, trainer.max_epochs, row["val_mse_eV2"], row["val_mae_meV"],
+        )
+        self.flush()
+
+    def flush(self):
+        write_csv(pd.DataFrame(self.train_rows, columns=TRAIN_LOG_COLUMNS), self.train_csv)
+        write_csv(pd.DataFrame(self.val_rows, columns=VAL_LOG_COLUMNS), self.val_csv)

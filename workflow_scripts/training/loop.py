@@ -1,0 +1,164 @@
+"""Training one experiment with one seed: resume or start, data, Lightning's trainer, the best model kept."""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+from workflow_scripts.files.atomic import atomic_path
+from workflow_scripts.training import pipelines
+from workflow_scripts.training.batch_chunks import chunk_molecules
+from workflow_scripts.training.budget import StepBudget, step_budget
+from workflow_scripts.training.callbacks import StudyLog, WeightAverage
+from workflow_scripts.training.checkpoints import LAST, resume_step
+from workflow_scripts.training.devices import torch_device
+from workflow_scripts.training.model import build_model, save_model
+from workflow_scripts.training.task import TrainingError, WeightedU0Task
+from workflow_scripts.training.tensorboard_log import tensorboard_logging
+
+log = logging.getLogger(__name__)
+LOGS = ("train_log.csv", "val_log.csv")
+
+
+def train(
+    pool_file, idx: dict, weights: np.ndarray, settings: dict, seed: int, out_dir, threads: int = 1,
+    progress_bar: bool | None = None, atomref: np.ndarray | None = None, n_training_set: int | None = None,
+    tensorboard: bool = False,
+) -> dict:
+    """Train one experiment and seed; write model.pt, train_log.csv and val_log.csv; return the timing.
+
+    ``pool_file`` is the pool as the run's data pipeline reads it (pipelines.py); ``idx`` maps train/val/test
+    to pool indices and ``weights`` holds every pool molecule's loss weight. ``atomref`` holds the fitted
+    per-element energies when ``model.energy_reference`` is ``fitted``; ``n_training_set`` the molecules of the
+    whole training set, for the ``equal_steps`` budget (default: this run's). An interrupted run resumes from
+    ``out_dir/checkpoints/last.ckpt`` when it was made for the same settings (and loads). ``tensorboard``: also
+    log the curves for TensorBoard in ``out_dir/tensorboard`` (tensorboard_log.py).
+    """
+    out_dir = Path(out_dir)
+    work_dir = out_dir / "checkpoints"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(threads)
+    pl.seed_everything(seed, workers=True, verbose=False)
+    name, training, n_train = settings["name"], settings["training"], len(idx["train"])
+    if settings["model"]["energy_reference"] == "fitted" and atomref is None:
+        raise ValueError(f"experiment {name}: model.energy_reference is fitted, but no fitted atom energies were given")
+    budget = step_budget(training, n_train, n_training_set or n_train)
+
+    resumed_at = resume_step(work_dir, {"settings": settings, "seed": seed, "n_train": n_train, "steps": budget.steps},
+                             name)
+    datamodule = pipelines.data_module(pool_file, settings, idx, weights, seed, atomref, work_dir)
+    device = torch_device()
+    task = _task(settings, atomref, budget, device)
+    trainer, study_log, checkpoint = _trainer(settings, seed, budget, out_dir, resumed_at, tensorboard, progress_bar)
+    chunk = task.chunk_molecules
+    log.info(
+        "training %s seed %d on %s: %d train / %d val molecules, batch %d%s, %d steps (%d epochs, budget rule %s)%s",
+        name, seed, device.type, n_train, len(idx["val"]), training["batch_size"],
+        f" in chunks of {chunk}" if chunk and chunk < training["batch_size"] else "", budget.steps, budget.epochs,
+        training["budget"], f", resuming from {work_dir / LAST}" if resumed_at is not None else "",
+    )
+    start = time.perf_counter()
+    _fit(trainer, task, datamodule, study_log, training["batch_size"],
+         ckpt_path=str(work_dir / LAST) if resumed_at is not None else None)
+    train_seconds = time.perf_counter() - start
+
+    _publish_logs(work_dir, out_dir)
+    _keep_best_model(task, checkpoint, settings, seed, out_dir)
+    return {
+        "train_seconds": train_seconds,
+        "epochs_run": trainer.current_epoch,
+        "steps": trainer.global_step,
+        "step_budget": budget.steps,
+        "budget_rule": training["budget"],
+        "device": "gpu" if device.type == "cuda" else "cpu",
+        "threads": threads,
+        "best_val_mse_eV2": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else math.nan,
+        "n_train": n_train,
+        "n_val": len(idx["val"]),
+        "resumed": resumed_at is not None,
+    }
+
+
+def _task(settings: dict, atomref, budget: StepBudget, device: torch.device) -> WeightedU0Task:
+    """A fresh model in the weighted U0 task, with the run's optimizer, schedule and chunks for ``device``."""
+    training = settings["training"]
+    return WeightedU0Task(build_model(settings["model"], atomref), training["lr"], training["scheduler"],
+                          settings["name"], total_steps=budget.steps, validate_every=budget.validate_every,
+                          chunk_molecules=chunk_molecules(training["chunk_size"], device))
+
+
+def _trainer(settings: dict, seed: int, budget: StepBudget, out_dir: Path, resumed_at: int | None,
+             tensorboard: bool, progress_bar: bool | None):
+    """(Lightning's trainer, the CSV curves, the checkpoints) with the callbacks the settings ask for."""
+    training, work_dir = settings["training"], out_dir / "checkpoints"
+    # The logs grow beside the checkpoints (Snakemake deletes a failed job's
+    # outputs) and are copied to the outputs at the end, so a resumed run
+    # continues the curves it had.
+    study_log = StudyLog(work_dir / LOGS[0], work_dir / LOGS[1], resume=resumed_at is not None)
+    checkpoint = pl.callbacks.ModelCheckpoint(
+        dirpath=work_dir, filename="best", monitor="val_loss", save_top_k=1, save_last=True
+    )
+    callbacks = [study_log, checkpoint]
+    if training["ema_decay"]:
+        callbacks.append(WeightAverage(decay=training["ema_decay"]))
+    if training["early_stopping_patience"]:
+        callbacks.append(pl.callbacks.EarlyStopping(monitor="val_loss", patience=training["early_stopping_patience"]))
+    logger, logging_callbacks = tensorboard_logging(out_dir, settings, seed, tensorboard, resumed_at)
+    trainer = pl.Trainer(
+        max_epochs=budget.epochs,
+        check_val_every_n_epoch=budget.validate_every,
+        accelerator="auto",
+        devices=1,
+        callbacks=callbacks + logging_callbacks,
+        logger=logger,
+        enable_progress_bar=sys.stderr.isatty() if progress_bar is None else progress_bar,
+        enable_model_summary=False,
+        default_root_dir=str(work_dir),
+        deterministic=False,
+        num_sanity_val_steps=0,
+    )
+    return trainer, study_log, checkpoint
+
+
+def _fit(trainer: pl.Trainer, task: WeightedU0Task, datamodule, study_log: StudyLog, batch_size: int,
+         ckpt_path: str | None) -> None:
+    """trainer.fit, from ``ckpt_path`` when resuming; a cancelled job or a full memory said in words."""
+    try:
+        trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path)
+    except SIGTERMException as err:  # a SystemExit with status 0: it would pass for success
+        raise TrainingError(
+            f"experiment {task.experiment}: stopped by SIGTERM at step {trainer.global_step} (job cancelled, "
+            "preempted or out of time); its last checkpoint is kept and the next run resumes from it"
+        ) from err
+    except torch.OutOfMemoryError as err:
+        per_pass = min(task.chunk_molecules or batch_size, batch_size)
+        raise TrainingError(
+            f"experiment {task.experiment}: out of memory at batch size {batch_size}"
+            f"{f' in chunks of {per_pass}' if per_pass < batch_size else ''}; try training.chunk_size: "
+            f"{max(1, per_pass // 2)} for this experiment (the same optimizer steps in smaller passes)"
+        ) from err
+    finally:
+        study_log.flush()
+
+
+def _publish_logs(work_dir: Path, out_dir: Path) -> None:
+    """The curves, grown beside the checkpoints, copied to the run's outputs."""
+    for name in LOGS:
+        with atomic_path(out_dir / name) as tmp:
+            shutil.copyfile(work_dir / name, tmp)
+
+
+def _keep_best_model(task: WeightedU0Task, checkpoint, settings: dict, seed: int, out_dir: Path) -> None:
+    """model.pt from the checkpoint with the best validation loss (the last one if none was ranked)."""
+    best = checkpoint.best_model_path or str(out_dir / "checkpoints" / LAST)
+    task.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
+    save_model(task.model, settings, seed, out_dir / "model.pt")
