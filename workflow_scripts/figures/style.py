@@ -23,8 +23,9 @@ from matplotlib import ticker  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from workflow_scripts.evaluation.intervals import seed_summary  # noqa: E402
+from workflow_scripts.properties import LINEAR_REFERENCE  # noqa: E402
 
-REFERENCE = "linear_reference"
+REFERENCE = LINEAR_REFERENCE  # the linear reference run, drawn in grey beside the networks
 REFERENCE_STYLE = {"color": "0.3", "ls": "--", "lw": 1.2}
 OFF_SCALE = 3.0  # a linear-axis reference further than this factor above the data is written, not drawn
 # tab10 without its grey: grey is kept for the linear reference and for counts.
