@@ -7,7 +7,9 @@ rule dataset_counts:
     input:
         table=rules.qm9_metadata.output.table,
     output:
-        element_frequency=f"{ANALYSIS}/element_frequency.csv",
+        element_frequency=reported_table(
+            f"{ANALYSIS}/element_frequency.csv", "element_frequency"
+        ),
         size_histogram=f"{ANALYSIS}/size_histogram.csv",
         element_size=f"{ANALYSIS}/element_size_counts.csv",
     log:
@@ -18,6 +20,7 @@ rule dataset_counts:
         "../envs/qm9.yaml"
     params:
         frequent_bin_fraction=config["analysis"]["frequent_bin_fraction"],
+        captions=table_captions("element_frequency"),
     script:
         "../workflow_scripts/scripts/dataset_counts.py"
 

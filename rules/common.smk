@@ -36,30 +36,30 @@ def analysis_outputs():
 
 
 # ---- experiments -----------------------------------------------------------
-from workflow_scripts.config.experiments import expand_experiments, reused_runs
+from workflow_scripts.config.experiments import (
+    VERDICT_PARTS,
+    baseline_of,
+    expand_experiments,
+    in_parts,
+    reused_runs,
+)
 from workflow_scripts.config.slurm_runtime import training_runtime_minutes
 from workflow_scripts.properties import LINEAR_REFERENCE
 from workflow_scripts.training import pipelines
 from workflow_scripts.training.devices import visible_gpus
 
 EXPERIMENTS = {e["name"]: e for e in expand_experiments(config)}
-BASELINE = next(n for n, e in EXPERIMENTS.items() if e["part"] == "baseline")
+BASELINE = baseline_of(EXPERIMENTS)
 SPLIT = f"{RESULTS}/splits/split.parquet"
 POOL_DB = f"{RESULTS}/data/pool.db"
 POOL_STORE = f"{RESULTS}/data/pool.npz"
 RUN = f"{RESULTS}/experiments/{{experiment}}/seed{{seed}}"
-# what a training run leaves for the rest of the study
-RUN_OUTPUTS = {
-    "model": "model.pt",
-    "train_log": "train_log.csv",
-    "val_log": "val_log.csv",
-    "timing": "timing.json",
-    "predictions": "predictions.parquet",
-    # the best model for SchNetPack's own tools (its ASE calculator, spkpredict)
-    "export": "schnetpack/best_model",
-    "export_info": "schnetpack/model_info.json",
-}
-
+REUSED_RUN = f"{RESULTS}/experiments/{{reused_run}}"
+LINEAR_REFERENCE_RUN = RUN.format(experiment=LINEAR_REFERENCE, seed=0)
+SUBSET = f"{RESULTS}/subsets/{{subset}}.parquet"
+SUBSET_SIZE_COUNTS = f"{RESULTS}/subsets/{{subset}}_size_counts.csv"
+# what rule train leaves in RUN for the rest of the study
+from workflow_scripts.training.run_files import RUN_OUTPUTS
 
 TRAINED = "|".join(re.escape(n) for n in EXPERIMENTS)
 # Runs whose settings and seed equal another's: "experiment/seedN" -> the run that trains for both
@@ -96,12 +96,12 @@ def run_files(pattern, names=None, reference=False):
 
 def reused_from(wildcards):
     """The outputs of the run that trained for a reused run (see rule reuse_training)."""
-    source = f"{RESULTS}/experiments/{REUSED[wildcards.reused_run]}"
+    source = REUSED_RUN.format(reused_run=REUSED[wildcards.reused_run])
     return {name: f"{source}/{file}" for name, file in RUN_OUTPUTS.items()}
 
 
 def experiment_subset(wildcards):
-    return f"{RESULTS}/subsets/{EXPERIMENTS[wildcards.experiment]['subset']}.parquet"
+    return SUBSET.format(subset=EXPERIMENTS[wildcards.experiment]["subset"])
 
 
 # One `gpu` per training where Snakemake's machine has a GPU; locally, as many
@@ -128,7 +128,7 @@ def experiment_data(wildcards):
 
 
 def experiments_of(*parts):
-    return [n for n, e in EXPERIMENTS.items() if e["part"] in parts]
+    return in_parts(EXPERIMENTS, *parts)
 
 
 def training_molecules(wildcards):

@@ -62,8 +62,8 @@ rule subset:
         table=rules.qm9_metadata.output.table,
         split=SPLIT,
     output:
-        subset=f"{RESULTS}/subsets/{{subset}}.parquet",
-        counts=f"{RESULTS}/subsets/{{subset}}_size_counts.csv",
+        subset=SUBSET,
+        counts=SUBSET_SIZE_COUNTS,
     log:
         f"{LOGS}/subset_{{subset}}.log",
     benchmark:

@@ -3,7 +3,7 @@
 
 TABLES = f"{RESULTS}/tables"
 # the runs the hypotheses compare
-VERDICT_EXPERIMENTS = [BASELINE, *experiments_of("balancing", "targeted", "placebo")]
+VERDICT_EXPERIMENTS = experiments_of(*VERDICT_PARTS)
 
 
 rule stratum_metrics:
@@ -33,7 +33,7 @@ rule study_tables:
         by_size=run_files(f"{RUN}/metrics_by_size.csv", reference=True),
         by_element=run_files(f"{RUN}/metrics_by_element.csv", reference=True),
         overall=run_files(f"{RUN}/metrics_overall.csv", reference=True),
-        timing=run_files(f"{RUN}/timing.json"),
+        timing=run_files(f"{RUN}/{RUN_OUTPUTS['timing']}"),
         val_log=run_files(f"{RUN}/val_log.csv"),
     output:
         by_size=reported_table(f"{TABLES}/metrics_by_size.csv", "by_size"),
@@ -64,7 +64,7 @@ rule study_tables:
 rule hypothesis_verdicts:
     input:
         predictions=run_files(f"{RUN}/predictions.parquet", VERDICT_EXPERIMENTS),
-        baseline_subset=f"{RESULTS}/subsets/{EXPERIMENTS[BASELINE]['subset']}.parquet",
+        baseline_subset=SUBSET.format(subset=EXPERIMENTS[BASELINE]["subset"]),
         size_histogram=rules.dataset_counts.output.size_histogram,
     output:
         verdicts=reported_table(f"{TABLES}/hypothesis_verdicts.csv", "verdicts"),

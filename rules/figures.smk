@@ -51,8 +51,9 @@ rule figure_error_by_element:
 
 rule figure_subset_histogram:
     input:
-        subset=f"{RESULTS}/subsets/{CAPPED_SUBSET}_size_counts.csv",
-        pool=f"{RESULTS}/subsets/full_size_counts.csv",
+        subset=SUBSET_SIZE_COUNTS.format(subset=CAPPED_SUBSET),
+        # the baseline trains on the whole training set
+        pool=SUBSET_SIZE_COUNTS.format(subset=EXPERIMENTS[BASELINE]["subset"]),
     output:
         figure=reported_figure(SUBSET_HISTOGRAM),
     log:

@@ -75,14 +75,11 @@ rule reuse_training:
     input:
         unpack(reused_from),
     output:
-        **{
-            name: f"{RESULTS}/experiments/{{reused_run}}/{file}"
-            for name, file in RUN_OUTPUTS.items()
-        },
+        **{name: f"{REUSED_RUN}/{file}" for name, file in RUN_OUTPUTS.items()},
     log:
-        f"{RESULTS}/experiments/{{reused_run}}/reuse.log",
+        f"{REUSED_RUN}/reuse.log",
     benchmark:
-        f"{RESULTS}/experiments/{{reused_run}}/reuse_benchmark.tsv"
+        f"{REUSED_RUN}/reuse_benchmark.tsv"
     conda:
         "../envs/qm9.yaml"
     params:
@@ -96,8 +93,8 @@ rule linear_reference:
         table=rules.qm9_metadata.output.table,
         split=SPLIT,
     output:
-        predictions=f"{RESULTS}/experiments/{LINEAR_REFERENCE}/seed0/predictions.parquet",
-        coefficients=f"{RESULTS}/experiments/{LINEAR_REFERENCE}/seed0/coefficients.json",
+        predictions=f"{LINEAR_REFERENCE_RUN}/{RUN_OUTPUTS['predictions']}",
+        coefficients=f"{LINEAR_REFERENCE_RUN}/coefficients.json",
     log:
         f"{LOGS}/linear_reference.log",
     benchmark:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A real one-node SLURM cluster on this machine: for trying the SLURM profile
-# (profiles/slurm) and for tests/test_slurm.py. Debian's Slurm packages, munge
+# (profiles/slurm) and for tests/workflow/test_slurm.py. Debian's Slurm packages, munge
 # for authentication; no cgroups, no systemd, no accounting database.
 #
 #   tools/slurm_cluster.sh start    install (when missing), configure, start, wait until the node is idle

@@ -6,10 +6,15 @@ EV_TO_MEV = 1000.0
 # Elements of QM9 in the order of the per-molecule count columns.
 ELEMENTS = ("H", "C", "N", "O", "F")
 ATOMIC_NUMBERS = {"H": 1, "C": 6, "N": 7, "O": 8, "F": 9}
-SYMBOLS = {z: s for s, z in ATOMIC_NUMBERS.items()}
 # Atoms of each element per molecule: the count columns of the metadata, split, subset and prediction tables.
 COUNT_COLUMN = {e: f"n_{e}" for e in ELEMENTS}
 COUNT_COLUMNS = tuple(COUNT_COLUMN.values())
+
+
+def contains(table, element: str):
+    """Which molecules of ``table`` (any table with the count columns) hold ``element``: the study's element groups."""
+    return table[COUNT_COLUMN[element]].to_numpy() > 0
+
 # Molecule sizes a subset without min_atoms / max_atoms keeps: every QM9 molecule (the largest has 29 atoms).
 MIN_ATOMS, MAX_ATOMS = 1, 29
 
@@ -43,9 +48,7 @@ def atomref_u0_ev() -> list[float]:
     return refs
 
 
-N_QM9_TOTAL = 133_885
 N_QM9_CHARACTERIZED = 130_831
-N_QM9_UNCHARACTERIZED = 3_054
 
 # Scalar properties in the QM9 comment line, in file order, with raw units
 # and the unit the metadata table stores them in.

@@ -9,7 +9,7 @@ import torch
 import schnetpack.properties as props
 
 from tests.conftest import tiny_pool
-from tests.unit.test_training_loop import SETTINGS
+from tests.unit.tiny_training import SETTINGS
 from workflow_scripts.training.batch_chunks import chunk_molecules, split_batch
 from workflow_scripts.training.packed_data import add_neighbor_list, molecule_batch
 from workflow_scripts.training.loop import train

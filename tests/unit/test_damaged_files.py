@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
-from tests.unit.test_training_loop import PACKED, fail_at_step, pool, steps_per_epoch  # noqa: F401 (a fixture)
+from tests.unit.tiny_training import PACKED, fail_at_step, pool, steps_per_epoch  # noqa: F401 (a fixture)
 from workflow_scripts.files import logs
 from workflow_scripts.files.damage import DamagedFileError, check_file, check_inputs, read_parquet
 from workflow_scripts.evaluation.stratum_metrics import METRIC_COLUMNS

@@ -18,7 +18,7 @@ import schnetpack as spk
 import schnetpack.transform as trn
 
 from tests.conftest import tiny_pool
-from tests.unit.test_training_loop import FITTED, SETTINGS
+from tests.unit.tiny_training import FITTED, SETTINGS
 from workflow_scripts.training import linear_reference
 from workflow_scripts.training import pipelines
 from workflow_scripts.properties import U0

@@ -18,7 +18,7 @@ def test_size_histogram(tmp_path, monkeypatch):
     plot_size_histogram(histogram(), PLOTS, tmp_path / "i.png", 0.05, "sizes")
     ax = figures[0].axes[0]
     assert ax.get_title() == "sizes"
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["frequent sizes (> 5%)", "rare sizes"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["frequent sizes (> 5 %)", "rare sizes"]
 
 
 def test_element_size_heatmap(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ from ase.build import molecule
 from ase.db import connect
 from ase.io import write
 
-from tests.unit.test_training_loop import SETTINGS
+from tests.unit.tiny_training import SETTINGS
 from workflow_scripts.evaluation.stratum_metrics import METRIC_COLUMNS
 from workflow_scripts.predict.molecules import (
     MoleculeInputError, expected_errors, molecule_files, predict_u0, read_molecules,

@@ -6,7 +6,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.unit.test_training_loop import FITTED, fail_at_step, fitted_atomref, pool, steps_per_epoch  # noqa: F401 (fixtures)
+from tests.unit.tiny_training import FITTED, fail_at_step, fitted_atomref, pool, steps_per_epoch  # noqa: F401 (fixtures)
 from workflow_scripts.training import tensorboard_log
 from workflow_scripts.training.tensorboard_log import TensorBoardCurves
 from workflow_scripts.training.loop import train

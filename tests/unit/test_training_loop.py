@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import torch
 
-from tests.conftest import tiny_pool
+from tests.unit.tiny_training import (  # noqa: F401 (fixtures)
+    FITTED, PACKED, SETTINGS, fail_at_step, fitted_atomref, pool, steps_per_epoch)
 from workflow_scripts.properties import U0
-from workflow_scripts.training import linear_reference
 from workflow_scripts.training import packed_data
 from workflow_scripts.training.packed_data import load_store
 from workflow_scripts.training.budget import step_budget
@@ -19,23 +19,6 @@ from workflow_scripts.training.loop import train
 from workflow_scripts.training.model import build_model, load_model
 from workflow_scripts.training.schnetpack_data import data_module, predict
 from workflow_scripts.training.task import TrainingError, WeightedU0Task, cosine_factor
-
-SETTINGS = {
-    "name": "tiny",
-    "model": {"n_atom_basis": 8, "n_interactions": 1, "n_rbf": 8, "data_cutoff": 4.0, "model_cutoff": 4.0,
-              "energy_reference": "qm9_atoms", "implementation": "pair_symmetric"},
-    "training": {"batch_size": 16, "chunk_size": "auto", "epochs": 2, "lr": 1e-3, "scheduler": None, "ema_decay": None,
-                 "sampler": "uniform", "early_stopping_patience": None, "data_pipeline": "schnetpack", "budget": "epochs"},
-    "loss": {"weighting": "none", "rate": 0, "alpha": 1.0},
-}
-
-
-@pytest.fixture(scope="module")
-def pool(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pool")
-    split, idx, _ = tiny_pool(root, max_molecules=3000, pool_size=150)
-    return root, split, idx
-
 
 def test_packed_and_schnetpack_paths_train_alike(pool, tmp_path):
     root, split, idx = pool
@@ -114,28 +97,6 @@ def test_non_finite_loss_names_experiment_and_step(pool, tmp_path):
         task.training_step(batch, 0)
 
 
-PACKED = {**SETTINGS, "training": {**SETTINGS["training"], "data_pipeline": "packed", "epochs": 3}}
-
-
-def fail_at_step(monkeypatch, step: int, error: BaseException | None = None):
-    """Make training_step fail once global_step reaches ``step``: ``error`` raised, or the loss turned NaN."""
-    original = WeightedU0Task.training_step
-
-    def training_step(self, batch, batch_idx):
-        if self.global_step >= step:
-            if error is not None:
-                raise error
-            batch = dict(batch)
-            batch[U0] = batch[U0] * float("nan")
-        return original(self, batch, batch_idx)
-
-    monkeypatch.setattr(WeightedU0Task, "training_step", training_step)
-
-
-def steps_per_epoch(idx, batch_size) -> int:
-    return -(-len(idx["train"]) // batch_size)
-
-
 def test_a_run_cut_off_mid_epoch_resumes_to_the_same_model(pool, tmp_path, monkeypatch):
     """Killed in its second epoch and run again, a training ends with the model and curves of an uninterrupted one."""
     root, split, idx = pool
@@ -209,20 +170,6 @@ def test_cosine_schedule_warms_up_then_decays_to_its_floor():
     assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
     assert all(a >= b for a, b in zip(factors[9:], factors[10:]))
     assert cosine_factor(100, 100, 0.1, 0.02) == pytest.approx(0.02)
-
-
-FITTED = {**SETTINGS, "model": {**SETTINGS["model"], "energy_reference": "fitted"},
-          "training": {**SETTINGS["training"], "data_pipeline": "packed", "epochs": 2, "budget": "equal_steps",
-                       "scheduler": {"kind": "cosine", "warmup_fraction": 0.1, "final_lr_fraction": 0.02},
-                       "ema_decay": 0.9}}
-
-
-@pytest.fixture(scope="module")
-def fitted_atomref(pool):
-    root, split, idx = pool
-    table = pd.read_parquet(root / "qm9.parquet", columns=["gdb_id", "U0", "n_H", "n_C", "n_N", "n_O", "n_F"])
-    train_rows = table.set_index("gdb_id").loc[split["gdb_id"].to_numpy()[idx["train"]]].reset_index()
-    return linear_reference.atom_energies_by_number(linear_reference.fit(train_rows, intercept=False))
 
 
 def test_fitted_reference_run_trains_on_the_residual_and_predicts_total_energies(pool, fitted_atomref, tmp_path):

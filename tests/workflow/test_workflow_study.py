@@ -104,6 +104,8 @@ def test_snakemakes_report_holds_every_figure_with_its_caption(study):
     expected = {f"results/{f.path}": (f.caption, f.category) for f in figures.values()}
     expected |= {f"results/tables/{file}.csv": (catalogue.TABLES[key].caption, catalogue.TABLES[key].category)
                  for key, file in tables.items()}
+    expected["results/analysis/element_frequency.csv"] = (catalogue.TABLES["element_frequency"].caption,
+                                                          catalogue.TABLES["element_frequency"].category)
     assert len(figures) == 17 and set(results) == set(expected)
     for path, (caption, category) in expected.items():
         assert html.unescape(re.sub(r"<[^>]+>", "", results[path]["caption"])).strip() == caption, path

@@ -9,6 +9,20 @@ import json
 from workflow_scripts.config import ConfigError
 
 
+# The parts of the study whose runs the hypotheses H1-H4 compare (the placebo is their control).
+VERDICT_PARTS = ("baseline", "balancing", "targeted", "placebo")
+
+
+def in_parts(experiments: dict, *parts: str) -> list[str]:
+    """The experiments (name -> settings) of the given parts of the study, in config order."""
+    return [name for name, e in experiments.items() if e["part"] in parts]
+
+
+def baseline_of(experiments: dict) -> str | None:
+    """The baseline experiment, the one every remedy is compared with (None if not run)."""
+    return next(iter(in_parts(experiments, "baseline")), None)
+
+
 def scale_settings(config: dict) -> dict:
     return config["scales"][config["scale"]]
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from workflow_scripts.properties import COUNT_COLUMN, ELEMENTS
+from workflow_scripts.properties import ELEMENTS, contains
 
 
 def element_frequency(meta: pd.DataFrame) -> pd.DataFrame:
     """Per element: molecules that contain it, and their fraction (Table 1)."""
     rows = []
     for symbol in ELEMENTS:
-        count = int((meta[COUNT_COLUMN[symbol]] > 0).sum())
+        count = int(contains(meta, symbol).sum())
         rows.append({"element": symbol, "molecules": count, "fraction": count / len(meta)})
     return pd.DataFrame(rows)
 
@@ -41,7 +41,7 @@ def element_size_counts(meta: pd.DataFrame) -> pd.DataFrame:
     sizes = np.arange(int(meta["n_atoms"].min()), int(meta["n_atoms"].max()) + 1)
     frames = []
     for symbol in ELEMENTS:
-        has = meta.loc[meta[COUNT_COLUMN[symbol]] > 0, "n_atoms"]
+        has = meta.loc[contains(meta, symbol), "n_atoms"]
         counts = has.value_counts().reindex(sizes, fill_value=0).to_numpy()
         total = max(int(counts.sum()), 1)
         frames.append(

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from workflow_scripts.properties import COUNT_COLUMNS
+from workflow_scripts.properties import COUNT_COLUMNS, EV_TO_MEV
 
 COLUMNS = ["gdb_id", "n_atoms", *COUNT_COLUMNS, "U0_true_eV", "U0_pred_eV"]
 
@@ -25,3 +25,8 @@ def predictions_frame(rows: pd.DataFrame, metadata_path, predicted_ev: np.ndarra
         bad = frame.loc[~np.isfinite(frame["U0_pred_eV"]), "gdb_id"].head(5).tolist()
         raise ValueError(f"non-finite predictions for molecules {bad}; the model diverged: retrain with a lower lr")
     return frame
+
+
+def mae_meV(frame: pd.DataFrame) -> float:
+    """The test MAE of a predictions frame in meV, as the rule logs report it."""
+    return EV_TO_MEV * float(np.abs(frame["U0_pred_eV"] - frame["U0_true_eV"]).mean())

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from workflow_scripts.properties import COUNT_COLUMN, ELEMENTS, EV_TO_MEV
+from workflow_scripts.properties import ELEMENTS, EV_TO_MEV, contains
 
 METRIC_COLUMNS = (
     "count",
@@ -125,7 +125,7 @@ def metrics_by_element(pred: pd.DataFrame, n_resamples: int = 1000, seed: int = 
     errors = _errors(pred)
     rows = []
     for index, symbol in enumerate(ELEMENTS):
-        has = pred[COUNT_COLUMN[symbol]].to_numpy() > 0
+        has = contains(pred, symbol)
         if has.any():
             row = metrics(errors[has], _group_rng(seed, _STREAM_ELEMENT, index), n_resamples)
             rows.append({"group": symbol, **row})

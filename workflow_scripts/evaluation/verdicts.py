@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from workflow_scripts.properties import COUNT_COLUMN, ELEMENTS, EV_TO_MEV
+from workflow_scripts.properties import ELEMENTS, EV_TO_MEV, contains
 from workflow_scripts.evaluation.stratum_metrics import resample_counts
 from workflow_scripts.evaluation.intervals import comparison_interval
 
@@ -79,7 +79,7 @@ def size_counts(train_df: pd.DataFrame) -> dict[int, int]:
 
 def element_counts(train_df: pd.DataFrame) -> dict[str, int]:
     """Training molecules containing each element (the frequencies of H2)."""
-    return {symbol: int((train_df[COUNT_COLUMN[symbol]] > 0).sum()) for symbol in ELEMENTS}
+    return {symbol: int(contains(train_df, symbol).sum()) for symbol in ELEMENTS}
 
 
 def _test_errors(preds: Predictions, experiments: Sequence[str]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
@@ -274,7 +274,7 @@ def h2_rare_elements(preds: Predictions, train_element_counts: Mapping[str, int]
     As H1 over the element groups with at least ``min_count`` test molecules (every molecule containing the
     element; groups overlap), with ``train_element_counts`` the training molecules containing each element.
     """
-    groups = {e: (lambda t, e=e: t[COUNT_COLUMN[e]].to_numpy() > 0) for e in ELEMENTS}
+    groups = {e: (lambda t, e=e: contains(t, e)) for e in ELEMENTS}
     return _correlation(
         "H2", "Elements that are rare in the training data have larger test errors.", "element group", groups,
         preds, experiment, train_element_counts, min_count, min_seeds, n_resamples, seed, per_atom=None,

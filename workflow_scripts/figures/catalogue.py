@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workflow_scripts.config.experiments import baseline_of, in_parts
+
 # Report sections in the order the page shows them; Snakemake's report shows them as categories.
 SUMMARY = "Summary"
 DATA = "Data (thesis §3.2.1)"
@@ -146,7 +148,8 @@ def learning_curve_runs(experiments: dict, config: dict) -> list[tuple[str, int]
     return [(name, seed) for name, _ in final_runs(experiments, config) for seed in experiments[name]["seeds"][:1]]
 
 
-def _percent(fraction: float) -> str:
+def share(fraction: float) -> str:
+    """A fraction of QM9 as the captions, titles and legends write it: 0.01 -> "1 %"."""
     return f"{100 * fraction:g} %"
 
 
@@ -158,15 +161,12 @@ def _shared_range(experiments: dict, names: list[str], config: dict) -> str | No
 
 def _error_by_size(experiments: dict, config: dict, baseline: str | None) -> list[Figure]:
     """Figures 3, 6-10: the error per size of the experiments each compares (those that run)."""
-    def part(*parts):
-        return [n for n, e in experiments.items() if e["part"] in parts]
-
     def sizes(names, before=", "):
         words = _shared_range(experiments, names, config) if names else None
         return f"{before}{words}" if words else ""
 
     base = [(baseline, "baseline")] if baseline else []
-    targeted = part("targeted")
+    targeted = in_parts(experiments, "targeted")
     targeted_words = _shared_range(experiments, targeted, config) if targeted else None
     final = final_runs(experiments, config)
     versus = " against ".join(label for _, label in final)
@@ -175,17 +175,17 @@ def _error_by_size(experiments: dict, config: dict, baseline: str | None) -> lis
          "Figure 3: baseline test MAE per molecule size.", base),
         ("fig06_balanced_error_by_size", BALANCING, "Size-balanced training subsets (Figure 6)",
          "Figure 6: error per size for each cap T.",
-         base + [(n, balancing_label(experiments[n])) for n in part("balancing")]),
+         base + [(n, balancing_label(experiments[n])) for n in in_parts(experiments, "balancing")]),
         ("fig07_size_loss_error_by_size", LOSS_WEIGHTS,
-         f"Size-based loss weights{sizes(part('loss_size'))} (Figure 7)",
-         "Figure 7: size-based weights, rate sweep.", [(n, label_of(experiments[n])) for n in part("loss_size")]),
+         f"Size-based loss weights{sizes(in_parts(experiments, 'loss_size'))} (Figure 7)",
+         "Figure 7: size-based weights, rate sweep.", [(n, label_of(experiments[n])) for n in in_parts(experiments, "loss_size")]),
         ("fig08_size_frequency_loss_error_by_size", LOSS_WEIGHTS,
-         f"Size-and-frequency loss weights{sizes(part('loss_size_frequency'))} (Figure 8)",
+         f"Size-and-frequency loss weights{sizes(in_parts(experiments, 'loss_size_frequency'))} (Figure 8)",
          "Figure 8: size-and-frequency weights (formula as printed in the thesis), rate sweep.",
-         [(n, label_of(experiments[n])) for n in part("loss_size_frequency")]),
+         [(n, label_of(experiments[n])) for n in in_parts(experiments, "loss_size_frequency")]),
         ("fig08b_inverse_frequency_loss_error_by_size", LOSS_WEIGHTS, "Inverse-frequency loss weights",
          "Inverse-frequency weights.",
-         base + [(n, label_of(experiments[n])) for n in part("loss_inverse_frequency")]),
+         base + [(n, label_of(experiments[n])) for n in in_parts(experiments, "loss_inverse_frequency")]),
         ("fig09_targeted_error_by_size", TARGETED,
          f"Training on molecules with {targeted_words} (Figure 9)" if targeted_words else
          "Training on large molecules only (Figure 9)",
@@ -214,10 +214,10 @@ def _learning_curves(experiments: dict, config: dict) -> list[Figure]:
 
 def figures(experiments: dict, config: dict) -> dict[str, Figure]:
     """Every figure the study draws, by file name, in the page's order (by section, then as the page shows them)."""
-    baseline = next((n for n, e in experiments.items() if e["part"] == "baseline"), None)
+    baseline = baseline_of(experiments)
     by_size = {f.name: f for f in _error_by_size(experiments, config, baseline)}
     subset = capped_subset(experiments, config)
-    frequent = _percent(config["analysis"]["frequent_bin_fraction"])
+    frequent = share(config["analysis"]["frequent_bin_fraction"])
     listed = [
         Figure(SIZE_HISTOGRAM, "dataset", DATA, "QM9 molecule sizes ({molecules:,} molecules)",
                f"Figure 1: molecules per size; blue bins hold more than {frequent} of QM9 (the evaluation strata)."),

@@ -7,6 +7,7 @@ import pandas as pd
 from matplotlib.patches import Patch
 
 from workflow_scripts.files.atomic import save_figure
+from workflow_scripts.figures.catalogue import share
 from workflow_scripts.figures.style import close, figure
 
 
@@ -18,14 +19,14 @@ def plot_size_histogram(histogram: pd.DataFrame, plots: dict, path, frequent_bin
     ax.axhline(frequent_bin_fraction * total, color="tab:red", lw=1, ls="--")
     ax.text(
         histogram["n_atoms"].min(), frequent_bin_fraction * total * 1.15,
-        f"{frequent_bin_fraction:.0%} of molecules", color="tab:red", fontsize=plots["font_size"] - 1,
+        f"{share(frequent_bin_fraction)} of molecules", color="tab:red", fontsize=plots["font_size"] - 1,
     )
     ax.set_xlabel("molecule size (number of atoms)")
     ax.set_ylabel("molecules")
     ax.set_title(title)
     ax.set_xticks(histogram["n_atoms"][:: 2 if len(histogram) > 15 else 1])
     ax.legend(
-        handles=[Patch(color="tab:blue", label=f"frequent sizes (> {frequent_bin_fraction:.0%})"),
+        handles=[Patch(color="tab:blue", label=f"frequent sizes (> {share(frequent_bin_fraction)})"),
                  Patch(color="tab:gray", label="rare sizes")],
         loc="upper left", frameon=False,
     )

@@ -7,6 +7,7 @@ from matplotlib import ticker
 from matplotlib.patches import Patch
 
 from workflow_scripts.files.atomic import save_figure
+from workflow_scripts.figures.catalogue import share
 from workflow_scripts.figures.style import (ERROR_BAR_NOTE, REFERENCE, REFERENCE_STYLE, Experiments, close, colors_for,
                                             empty_panel, figure, log_axis, metric_label, note_handle, outside_legend,
                                             seed_markers, seed_mean, seed_note, size_ticks, yerr)
@@ -16,7 +17,7 @@ RARE_SHADE = "0.9"
 
 def rare_size_label(frequent_bin_fraction: float) -> str:
     """The legend entry of the shaded sizes: those holding at most ``frequent_bin_fraction`` of QM9."""
-    return f"rare size (≤ {100 * frequent_bin_fraction:g} % of QM9)"
+    return f"rare size (≤ {share(frequent_bin_fraction)} of QM9)"
 
 
 def plot_error_by_size(metrics: pd.DataFrame, experiments: Experiments, plots: dict, path, title: str,

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from workflow_scripts.properties import COUNT_COLUMNS
 from workflow_scripts.evaluation.stratum_metrics import METRIC_COLUMNS
 from workflow_scripts.evaluation.predictions import COLUMNS as PREDICTION_COLUMNS
+from workflow_scripts.training.run_files import CURVE_COLUMNS, RUN_OUTPUTS
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +73,10 @@ EXPECTED_COLUMNS = {
     "subsets": ["gdb_id", "n_atoms", *COUNT_COLUMNS],
     "predictions.parquet": PREDICTION_COLUMNS,
     **{f"metrics_{kind}.csv": ["group", *METRIC_COLUMNS] for kind in ("by_size", "by_element", "overall")},
-    "train_log.csv": ["step", "epoch", "loss_mean", "mse_eV2", "lr"],
-    "val_log.csv": ["epoch", "step", "val_mse_eV2", "val_mae_meV"],
+    **CURVE_COLUMNS,
     "size_histogram.csv": ["n_atoms", "frequent"],
 }
+SCHNETPACK_MODEL = Path(RUN_OUTPUTS["export"]).name  # a pickled torch archive without a suffix
 ZIP_FILES = (".npz", ".pt", ".ckpt")  # numpy's and torch's formats are zip archives with CRCs
 
 
@@ -104,7 +105,7 @@ def check_file(path) -> None:
             columns, rows = list(frame.columns), len(frame)
         elif path.suffix == ".json":
             json.loads(path.read_text())
-        elif path.suffix in ZIP_FILES or path.name == "best_model":
+        elif path.suffix in ZIP_FILES or path.name == SCHNETPACK_MODEL:
             with zipfile.ZipFile(path) as archive:
                 bad = archive.testzip()
             if bad is not None:
@@ -146,36 +147,13 @@ def read_csv(path) -> pd.DataFrame:
     return frame
 
 
-def _torch_load(path) -> dict:
+def torch_load(path) -> dict:
     import torch  # here: most jobs read no model, and importing torch takes seconds
 
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def resumable_step(work_dir, logs=("train_log.csv", "val_log.csv")) -> int | None:
-    """The step of the checkpoint a training resumes from, or None when it cannot be resumed.
-
-    A checkpoint that does not load (cut off by a full disk, overwritten), or whose curves beside it do not
-    read, is not resumed: a warning, the checkpoints and curves removed, and the run trains from scratch.
-    ``best.ckpt`` is checked too, as the run's model is taken from it at the end.
-    """
-    work_dir = Path(work_dir)
-    try:
-        step = _parsed(work_dir / "last.ckpt", lambda path: int(_torch_load(path)["global_step"]))
-        if (work_dir / "best.ckpt").exists():
-            _parsed(work_dir / "best.ckpt", lambda path: _torch_load(path)["state_dict"])
-        for name in logs:
-            if (work_dir / name).exists():
-                _parsed(work_dir / name, lambda path: pd.read_csv(path)["step"])
-        return step
-    except DamagedFileError as error:
-        log.warning("%s; training from scratch instead of resuming", error)
-        for old in [*work_dir.glob("*.ckpt"), *(work_dir / name for name in logs)]:
-            old.unlink(missing_ok=True)
-        return None
-
-
-def _parsed(path, parse):
+def parsed(path, parse):
     """``parse(path)``; any failure (a missing key included) named as damage of ``path``, which is left in place."""
     try:
         return parse(path)

@@ -16,7 +16,7 @@ import pandas as pd
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from workflow_scripts.properties import COUNT_COLUMN, ELEMENTS, U0
+from workflow_scripts.properties import ELEMENTS, U0, contains
 
 MOLECULE_SUFFIXES = (".xyz", ".extxyz", ".db")
 
@@ -127,7 +127,7 @@ def expected_errors(molecules: list[tuple[str, str, Atoms]], predicted: np.ndarr
     sizes = by_size.assign(group=by_size["group"].astype(int)).set_index("group")
     groups = by_element.set_index("group")
     train_sizes = set(trained_on["n_atoms"].astype(int))
-    train_elements = {e for e in ELEMENTS if (trained_on[COUNT_COLUMN[e]] > 0).any()}
+    train_elements = {e for e in ELEMENTS if contains(trained_on, e).any()}
     rows = []
     for (name, path, atoms), energy in zip(molecules, predicted):
         n, symbols = len(atoms), _symbols(atoms)

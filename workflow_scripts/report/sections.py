@@ -11,11 +11,12 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
+from workflow_scripts.config.experiments import VERDICT_PARTS, baseline_of, in_parts
 from workflow_scripts.evaluation.intervals import seed_summary
 from workflow_scripts.evaluation.verdicts import DECISION_RULE
 from workflow_scripts.figures import catalogue
 from workflow_scripts.figures.catalogue import TABLES
-from workflow_scripts.figures.style import REFERENCE
+from workflow_scripts.properties import LINEAR_REFERENCE
 from workflow_scripts.report.html import build_report, verdict_badge
 
 # The tables the page reads: rule report's inputs of these names.
@@ -112,13 +113,9 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
     read = {name: pd.read_csv(tables[name]) for name in TABLE_INPUTS}
     by_size, by_element, overall = read["by_size"], read["by_element"], read["overall"]
     verdicts, runs = read["verdicts"], read["training_runs"]
-    baseline = next(n for n, e in experiments.items() if e["part"] == "baseline")
-    parts = {n: e["part"] for n, e in experiments.items()}
+    baseline = baseline_of(experiments)
 
-    def of(*wanted):
-        return [n for n, p in parts.items() if p in wanted]
-
-    ref_mae = overall.loc[(overall["experiment"] == REFERENCE) & (overall["group"] == "all"), "mae_meV"]
+    ref_mae = overall.loc[(overall["experiment"] == LINEAR_REFERENCE) & (overall["group"] == "all"), "mae_meV"]
     base_rows = overall[(overall["experiment"] == baseline) & (overall["group"] == "all")]
 
     sections = {
@@ -134,7 +131,7 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
                 f"<p><b>Decision rule:</b> {html.escape(DECISION_RULE.format(min_seeds=min_seeds))}</p>"
                 + _verdict_text(verdicts)
                 + _convergence_text(runs, convergence, sorted(set(runs["experiment"]) & set(
-                    of("baseline", "balancing", "targeted", "placebo"))))
+                    in_parts(experiments, *VERDICT_PARTS))))
                 + _placebo_text(verdicts)
             ),
             "tables": [
@@ -163,23 +160,23 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
             ],
         },
         catalogue.BALANCING: {
-            "tables": [("Overall test error", _overall_view(overall, [baseline, *of("balancing", "placebo")]))],
+            "tables": [("Overall test error", _overall_view(overall, [baseline, *in_parts(experiments, "balancing", "placebo")]))],
         },
         catalogue.LOSS_WEIGHTS: {
             "tables": [("Overall test error", _overall_view(
-                overall, of("loss_size", "loss_size_frequency", "loss_inverse_frequency")))],
+                overall, in_parts(experiments, "loss_size", "loss_size_frequency", "loss_inverse_frequency")))],
         },
         catalogue.TARGETED: {
-            "tables": [("Overall test error", _overall_view(overall, [baseline, *of("targeted")]))],
+            "tables": [("Overall test error", _overall_view(overall, [baseline, *in_parts(experiments, "targeted")]))],
         },
         catalogue.FINAL: {
             "tables": [(TABLES["table2"].caption, read["table2"])],
         },
         catalogue.ALL_EXPERIMENTS: {
             "tables": [
-                ("Computational hyperparameters", _overall_view(overall, of("hp_compute"))),
-                ("Physical hyperparameters", _overall_view(overall, of("hp_physical"))),
-                ("Every experiment", _overall_view(overall, list(experiments) + [REFERENCE])),
+                ("Computational hyperparameters", _overall_view(overall, in_parts(experiments, "hp_compute"))),
+                ("Physical hyperparameters", _overall_view(overall, in_parts(experiments, "hp_physical"))),
+                ("Every experiment", _overall_view(overall, list(experiments) + [LINEAR_REFERENCE])),
             ],
         },
     }

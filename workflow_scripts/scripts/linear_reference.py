@@ -8,7 +8,7 @@ from workflow_scripts.training import linear_reference
 
 from workflow_scripts.files import logs
 from workflow_scripts.files.atomic import write_parquet, write_text
-from workflow_scripts.evaluation.predictions import predictions_frame, true_u0
+from workflow_scripts.evaluation.predictions import mae_meV, predictions_frame, true_u0
 
 log = logs.from_snakemake(snakemake)
 split = pd.read_parquet(snakemake.input.split)
@@ -19,4 +19,4 @@ frame = predictions_frame(test, snakemake.input.table, model.predict(test))
 write_parquet(frame, snakemake.output.predictions)
 write_text(snakemake.output.coefficients, json.dumps(model.to_dict(), indent=2))
 log.info("linear reference fitted on %d molecules; test MAE %.1f meV", len(train),
-         1000 * (frame["U0_pred_eV"] - frame["U0_true_eV"]).abs().mean())
+         mae_meV(frame))

@@ -6,7 +6,7 @@ from workflow_scripts.evaluation import stratum_metrics
 
 from workflow_scripts.files import logs
 from workflow_scripts.files.atomic import write_csv
-from workflow_scripts.properties import COUNT_COLUMN
+from workflow_scripts.properties import contains
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params
@@ -20,7 +20,7 @@ if "split" in trained_on.columns:  # the linear reference trains on the whole tr
 by_size = stratum_metrics.metrics_by_size(pred, frequent, p.resamples, p.seed)
 by_size["train_count"] = by_size["group"].map(trained_on["n_atoms"].value_counts()).fillna(0).astype(int)
 by_element = stratum_metrics.metrics_by_element(pred, p.resamples, p.seed)
-by_element["train_count"] = [int((trained_on[COUNT_COLUMN[e]] > 0).sum()) for e in by_element["group"]]
+by_element["train_count"] = [int(contains(trained_on, e).sum()) for e in by_element["group"]]
 overall = stratum_metrics.metrics_overall(pred, frequent, p.resamples, p.seed)
 write_csv(by_size, snakemake.output.by_size)
 write_csv(by_element, snakemake.output.by_element)

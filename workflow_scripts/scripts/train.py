@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from workflow_scripts.data.subsets import check_batch_fits, validation_for
-from workflow_scripts.evaluation.predictions import predictions_frame
+from workflow_scripts.evaluation.predictions import mae_meV, predictions_frame
 from workflow_scripts.files import logs
 from workflow_scripts.files.atomic import write_parquet, write_text
 from workflow_scripts.training import linear_reference, pipelines
@@ -63,7 +63,7 @@ frame = predictions_frame(split.iloc[idx["test"]], snakemake.input.table, predic
 timing["eval_seconds"] = time.perf_counter() - start
 write_parquet(frame, out.predictions)
 log.info("%d test molecules predicted in %.1f s; test MAE %.1f meV", len(frame), timing["eval_seconds"],
-         1000 * np.abs(frame["U0_pred_eV"] - frame["U0_true_eV"]).mean())
+         mae_meV(frame))
 timing["startup_seconds"] = startup
 timing["job_seconds"] = logs.seconds_since_process_start()
 if startup is not None:

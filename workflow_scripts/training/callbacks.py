@@ -12,12 +12,14 @@ import schnetpack as spk
 from torch_ema import ExponentialMovingAverage as EMA
 
 from workflow_scripts.files.atomic import write_csv
+from workflow_scripts.properties import EV_TO_MEV
+from workflow_scripts.training.run_files import CURVE_COLUMNS, VAL_LOG
 from workflow_scripts.training.task import BATCH_STATS
 
 log = logging.getLogger(__name__)
 
 TRAIN_LOG_COLUMNS = ["step", "epoch", *BATCH_STATS, "lr"]
-VAL_LOG_COLUMNS = ["epoch", "step", "val_mse_eV2", "val_mae_meV"]
+VAL_LOG_COLUMNS = CURVE_COLUMNS[VAL_LOG]
 
 
 class WeightAverage(spk.train.ExponentialMovingAverage):
@@ -80,7 +82,7 @@ class StudyLog(pl.Callback):
             "epoch": trainer.current_epoch,
             "step": trainer.global_step,
             "val_mse_eV2": float(metrics["val_loss"]),
-            "val_mae_meV": 1000.0 * float(metrics["val_mae"]),
+            "val_mae_meV": EV_TO_MEV * float(metrics["val_mae"]),
         }
         self.val_rows.append(row)
         log.info(

@@ -7,12 +7,14 @@ import json
 import logging
 from pathlib import Path
 
+import pandas as pd
+
 from workflow_scripts.files.atomic import write_text
-from workflow_scripts.files.damage import resumable_step
+from workflow_scripts.files.damage import DamagedFileError, parsed, torch_load
+from workflow_scripts.training.run_files import BEST, LAST, TRAIN_LOG, VAL_LOG
 
 log = logging.getLogger(__name__)
 
-LAST = "last.ckpt"
 FINGERPRINT = "fingerprint.txt"
 
 
@@ -38,3 +40,26 @@ def resume_step(work_dir: Path, identity: dict, name: str) -> int | None:
     step = resumable_step(work_dir) if resume else None  # None: damaged, warned, from scratch
     write_text(stamp, stamp_text)
     return step
+
+
+def resumable_step(work_dir: Path, logs=(TRAIN_LOG, VAL_LOG)) -> int | None:
+    """The step of the checkpoint a training resumes from, or None when it cannot be resumed.
+
+    A checkpoint that does not load (cut off by a full disk, overwritten), or whose curves beside it do not
+    read, is not resumed: a warning, the checkpoints and curves removed, and the run trains from scratch.
+    ``best.ckpt`` is checked too, as the run's model is taken from it at the end.
+    """
+    work_dir = Path(work_dir)
+    try:
+        step = parsed(work_dir / LAST, lambda path: int(torch_load(path)["global_step"]))
+        if (work_dir / BEST).exists():
+            parsed(work_dir / BEST, lambda path: torch_load(path)["state_dict"])
+        for name in logs:
+            if (work_dir / name).exists():
+                parsed(work_dir / name, lambda path: pd.read_csv(path)["step"])
+        return step
+    except DamagedFileError as error:
+        log.warning("%s; training from scratch instead of resuming", error)
+        for old in [*work_dir.glob("*.ckpt"), *(work_dir / name for name in logs)]:
+            old.unlink(missing_ok=True)
+        return None

@@ -21,7 +21,6 @@ from workflow_scripts.files.atomic import atomic_path, write_text
 from workflow_scripts.properties import U0
 from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet
 
-SPK_MODEL_FILE = "best_model"  # the file name spkpredict loads from its modeldir
 
 
 def model_info(settings: dict, seed: int) -> dict:

@@ -19,14 +19,15 @@ from workflow_scripts.training import pipelines
 from workflow_scripts.training.batch_chunks import chunk_molecules
 from workflow_scripts.training.budget import StepBudget, step_budget
 from workflow_scripts.training.callbacks import StudyLog, WeightAverage
-from workflow_scripts.training.checkpoints import LAST, resume_step
+from workflow_scripts.training.checkpoints import resume_step
 from workflow_scripts.training.devices import torch_device
 from workflow_scripts.training.model import build_model, save_model
+from workflow_scripts.training.run_files import BEST, CHECKPOINTS, LAST, MODEL, TRAIN_LOG, VAL_LOG
 from workflow_scripts.training.task import TrainingError, WeightedU0Task
 from workflow_scripts.training.tensorboard_log import tensorboard_logging
 
 log = logging.getLogger(__name__)
-LOGS = ("train_log.csv", "val_log.csv")
+CURVES = (TRAIN_LOG, VAL_LOG)
 
 
 def train(
@@ -44,7 +45,7 @@ def train(
     log the curves for TensorBoard in ``out_dir/tensorboard`` (tensorboard_log.py).
     """
     out_dir = Path(out_dir)
-    work_dir = out_dir / "checkpoints"
+    work_dir = out_dir / CHECKPOINTS
     work_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
     pl.seed_everything(seed, workers=True, verbose=False)
@@ -99,13 +100,13 @@ def _task(settings: dict, atomref, budget: StepBudget, device: torch.device) -> 
 def _trainer(settings: dict, seed: int, budget: StepBudget, out_dir: Path, resumed_at: int | None,
              tensorboard: bool, progress_bar: bool | None):
     """(Lightning's trainer, the CSV curves, the checkpoints) with the callbacks the settings ask for."""
-    training, work_dir = settings["training"], out_dir / "checkpoints"
+    training, work_dir = settings["training"], out_dir / CHECKPOINTS
     # The logs grow beside the checkpoints (Snakemake deletes a failed job's
     # outputs) and are copied to the outputs at the end, so a resumed run
     # continues the curves it had.
-    study_log = StudyLog(work_dir / LOGS[0], work_dir / LOGS[1], resume=resumed_at is not None)
+    study_log = StudyLog(work_dir / TRAIN_LOG, work_dir / VAL_LOG, resume=resumed_at is not None)
     checkpoint = pl.callbacks.ModelCheckpoint(
-        dirpath=work_dir, filename="best", monitor="val_loss", save_top_k=1, save_last=True
+        dirpath=work_dir, filename=Path(BEST).stem, monitor="val_loss", save_top_k=1, save_last=True
     )
     callbacks = [study_log, checkpoint]
     if training["ema_decay"]:
@@ -152,13 +153,13 @@ def _fit(trainer: pl.Trainer, task: WeightedU0Task, datamodule, study_log: Study
 
 def _publish_logs(work_dir: Path, out_dir: Path) -> None:
     """The curves, grown beside the checkpoints, copied to the run's outputs."""
-    for name in LOGS:
+    for name in CURVES:
         with atomic_path(out_dir / name) as tmp:
             shutil.copyfile(work_dir / name, tmp)
 
 
 def _keep_best_model(task: WeightedU0Task, checkpoint, settings: dict, seed: int, out_dir: Path) -> None:
     """model.pt from the checkpoint with the best validation loss (the last one if none was ranked)."""
-    best = checkpoint.best_model_path or str(out_dir / "checkpoints" / LAST)
+    best = checkpoint.best_model_path or str(out_dir / CHECKPOINTS / LAST)
     task.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
-    save_model(task.model, settings, seed, out_dir / "model.pt")
+    save_model(task.model, settings, seed, out_dir / MODEL)
