@@ -59,7 +59,7 @@ LINEAR_REFERENCE_RUN = RUN.format(experiment=LINEAR_REFERENCE, seed=0)
 SUBSET = f"{RESULTS}/subsets/{{subset}}.parquet"
 SUBSET_SIZE_COUNTS = f"{RESULTS}/subsets/{{subset}}_size_counts.csv"
 # what rule train leaves in RUN for the rest of the study
-from workflow_scripts.training.run_files import RUN_OUTPUTS
+from workflow_scripts.run_files import RUN_OUTPUTS
 
 TRAINED = "|".join(re.escape(n) for n in EXPERIMENTS)
 # Runs whose settings and seed equal another's: "experiment/seedN" -> the run that trains for both

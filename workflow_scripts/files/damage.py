@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from workflow_scripts.properties import COUNT_COLUMNS
 from workflow_scripts.evaluation.stratum_metrics import METRIC_COLUMNS
 from workflow_scripts.evaluation.predictions import COLUMNS as PREDICTION_COLUMNS
-from workflow_scripts.training.run_files import CURVE_COLUMNS, RUN_OUTPUTS
+from workflow_scripts.run_files import CURVE_COLUMNS, RUN_OUTPUTS
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from torch_ema import ExponentialMovingAverage as EMA
 
 from workflow_scripts.files.atomic import write_csv
 from workflow_scripts.properties import EV_TO_MEV
-from workflow_scripts.training.run_files import CURVE_COLUMNS, VAL_LOG
+from workflow_scripts.run_files import CURVE_COLUMNS, VAL_LOG
 from workflow_scripts.training.task import BATCH_STATS
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from workflow_scripts.files.atomic import write_text
 from workflow_scripts.files.damage import DamagedFileError, parsed, torch_load
-from workflow_scripts.training.run_files import BEST, LAST, TRAIN_LOG, VAL_LOG
+from workflow_scripts.run_files import BEST, LAST, TRAIN_LOG, VAL_LOG
 
 log = logging.getLogger(__name__)
 

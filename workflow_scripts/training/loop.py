@@ -22,7 +22,7 @@ from workflow_scripts.training.callbacks import StudyLog, WeightAverage
 from workflow_scripts.training.checkpoints import resume_step
 from workflow_scripts.training.devices import torch_device
 from workflow_scripts.training.model import build_model, save_model
-from workflow_scripts.training.run_files import BEST, CHECKPOINTS, LAST, MODEL, TRAIN_LOG, VAL_LOG
+from workflow_scripts.run_files import BEST, CHECKPOINTS, LAST, MODEL, TRAIN_LOG, VAL_LOG
 from workflow_scripts.training.task import TrainingError, WeightedU0Task
 from workflow_scripts.training.tensorboard_log import tensorboard_logging
 

@@ -1,7 +1,7 @@
 """A training run's folder, named once: what rule train leaves for the rest of the study, and its working files.
 
-Kept free of heavy imports: the rules, the damaged-file checks and the figure scripts read these names
-without loading torch.
+Shared by the rules, the training, the damaged-file checks and the figures, so it sits beside properties.py,
+free of heavy imports: they read these names without loading torch.
 """
 
 MODEL = "model.pt"
