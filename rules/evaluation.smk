@@ -8,7 +8,7 @@ VERDICT_EXPERIMENTS = experiments_of(*VERDICT_PARTS)
 
 rule stratum_metrics:
     input:
-        predictions=f"{RUN}/predictions.parquet",
+        predictions=rules.train.output.predictions,
         size_histogram=rules.dataset_counts.output.size_histogram,
         training_molecules=training_molecules,
     output:
@@ -30,11 +30,11 @@ rule stratum_metrics:
 
 rule study_tables:
     input:
-        by_size=run_files(f"{RUN}/metrics_by_size.csv", reference=True),
-        by_element=run_files(f"{RUN}/metrics_by_element.csv", reference=True),
-        overall=run_files(f"{RUN}/metrics_overall.csv", reference=True),
-        timing=run_files(f"{RUN}/{RUN_OUTPUTS['timing']}"),
-        val_log=run_files(f"{RUN}/val_log.csv"),
+        by_size=run_files(rules.stratum_metrics.output.by_size, reference=True),
+        by_element=run_files(rules.stratum_metrics.output.by_element, reference=True),
+        overall=run_files(rules.stratum_metrics.output.overall, reference=True),
+        timing=run_files(rules.train.output.timing),
+        val_log=run_files(rules.train.output.val_log),
     output:
         by_size=reported_table(f"{TABLES}/metrics_by_size.csv", "by_size"),
         by_element=reported_table(f"{TABLES}/metrics_by_element.csv", "by_element"),
@@ -63,7 +63,7 @@ rule study_tables:
 
 rule hypothesis_verdicts:
     input:
-        predictions=run_files(f"{RUN}/predictions.parquet", VERDICT_EXPERIMENTS),
+        predictions=run_files(rules.train.output.predictions, VERDICT_EXPERIMENTS),
         baseline_subset=SUBSET.format(subset=EXPERIMENTS[BASELINE]["subset"]),
         size_histogram=rules.dataset_counts.output.size_histogram,
     output:

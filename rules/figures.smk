@@ -6,7 +6,7 @@
 
 rule figure_error_by_size:
     input:
-        metrics=figure_run_files(f"{RUN}/metrics_by_size.csv"),
+        metrics=figure_run_files(rules.stratum_metrics.output.by_size),
     output:
         figure=reported_figure(),
     log:
@@ -30,7 +30,9 @@ rule figure_error_by_size:
 
 rule figure_error_by_element:
     input:
-        metrics=figure_run_files(f"{RUN}/metrics_by_element.csv", ERROR_BY_ELEMENT),
+        metrics=figure_run_files(
+            rules.stratum_metrics.output.by_element, ERROR_BY_ELEMENT
+        ),
     output:
         figure=reported_figure(ERROR_BY_ELEMENT),
     log:
@@ -91,15 +93,15 @@ rule figure_weight_factors:
 
 rule figure_learning_curves:
     input:
-        train_log=f"{RUN}/train_log.csv",
-        val_log=f"{RUN}/val_log.csv",
+        train_log=rules.train.output.train_log,
+        val_log=rules.train.output.val_log,
     output:
         linear=reported_figure(learning_curves_figure("linear"), "linear"),
         log=reported_figure(learning_curves_figure("log"), "log"),
     log:
-        f"{LOGS}/figures/figA3_learning_curves_{{experiment}}_seed{{seed}}.log",
+        f"{LOGS}/figures/{catalogue.LEARNING_CURVES_RUN}.log",
     benchmark:
-        f"{BENCH}/figures/figA3_learning_curves_{{experiment}}_seed{{seed}}.tsv"
+        f"{BENCH}/figures/{catalogue.LEARNING_CURVES_RUN}.tsv"
     conda:
         "../envs/qm9.yaml"
     params:

@@ -6,9 +6,9 @@
 rule predict_molecules:
     input:
         molecules=prediction_molecules,
-        model=f"{RUN}/model.pt",
-        by_size=f"{RUN}/metrics_by_size.csv",
-        by_element=f"{RUN}/metrics_by_element.csv",
+        model=rules.train.output.model,
+        by_size=rules.stratum_metrics.output.by_size,
+        by_element=rules.stratum_metrics.output.by_element,
         training_molecules=experiment_subset,
     output:
         table=f"{RESULTS}/predict/{{experiment}}/seed{{seed}}/predictions.csv",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workflow_scripts.config.experiments import baseline_of, in_parts
+from workflow_scripts.training.weights import RATE_SCHEMES
 
 # Report sections in the order the page shows them; Snakemake's report shows them as categories.
 SUMMARY = "Summary"
@@ -37,7 +38,9 @@ ERROR_BY_ELEMENT = "fig04_baseline_error_by_element"
 SUBSET_HISTOGRAM = "fig05_subset_histogram"
 WEIGHT_FACTORS = "figA2_weight_factors"
 OVERVIEW = "overview_overall_mae"
-LEARNING_CURVES = "figA3_learning_curves_{experiment}_seed{seed}_{scale}"
+# one run's learning curves: a wildcard pattern of the rules, drawn once per y scale
+LEARNING_CURVES_RUN = "figA3_learning_curves_{experiment}_seed{seed}"
+LEARNING_CURVES = LEARNING_CURVES_RUN + "_{scale}"
 # the dataset figures lie beside the dataset counts, not with the study's figures
 DATASET_FIGURES = (SIZE_HISTOGRAM, ELEMENT_SIZE_HEATMAP)
 
@@ -139,7 +142,7 @@ def capped_subset(experiments: dict, config: dict) -> str | None:
 
 def loss_rates(experiments: dict) -> list:
     """The rates Appendix Figure 2 draws: the thesis's and those the size-weighted experiments train with."""
-    rates = {e["loss"]["rate"] for e in experiments.values() if e["loss"]["weighting"] in ("size", "size_frequency")}
+    rates = {e["loss"]["rate"] for e in experiments.values() if e["loss"]["weighting"] in RATE_SCHEMES}
     return sorted(rates | set(THESIS_LOSS_RATES))
 
 

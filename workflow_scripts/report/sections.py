@@ -183,8 +183,8 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
     meta = {
         "scale": f"{scale} ({', '.join(f'{k}={v}' for k, v in scale_settings.items())})",
         "experiments": len(experiments),
-        "training runs": int(overall.loc[overall["group"] == "all", ["experiment", "seed"]]
-                             .drop_duplicates().shape[0]) - 1,
+        "training runs": len(overall.loc[(overall["group"] == "all") & (overall["experiment"] != LINEAR_REFERENCE),
+                                         ["experiment", "seed"]].drop_duplicates()),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "final comparison": ", ".join(f"{label}: {name}" for name, label in final),
     }

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 SCHEMES = ("none", "size", "size_frequency", "inverse_frequency")
+# the schemes whose size exponent is the loss's rate (inverse_frequency has alpha instead)
+RATE_SCHEMES = ("size", "size_frequency")
 
 
 def size_based(sizes, rate: float) -> np.ndarray:
