@@ -10,7 +10,7 @@ import schnetpack.properties as props
 from tests.conftest import tiny_pool
 from workflow_scripts.properties import U0
 from workflow_scripts.training.packed_data import add_neighbor_list, molecule_batch
-from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet
+from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet, without_denormals
 from workflow_scripts.training.model import build_model
 from workflow_scripts.training.schnetpack_data import data_module
 
@@ -121,3 +121,18 @@ def test_state_dicts_load_both_ways_and_export_as_schnetpack(pool, tmp_path):
         e_loaded = fast({k: v.clone() for k, v in batch.items()})[U0]
         e_ref = reference({k: v.clone() for k, v in batch.items()})[U0]
     assert torch.equal(e_loaded, e_ref)
+
+
+def test_radial_basis_denormals_become_zero_and_nothing_else_changes(pool):
+    root, idx, store = pool
+    batch = add_neighbor_list(molecule_batch(store, idx["train"][:40]), MODEL["data_cutoff"])
+    _, fast = models()
+    d_ij = torch.linalg.vector_norm(batch[props.R][batch[props.idx_j]] - batch[props.R][batch[props.idx_i]], dim=1)
+    features = fast.representation.radial_basis(d_ij)
+    tiny = torch.finfo(features.dtype).tiny
+    denormal = (features > 0) & (features < tiny)
+    assert denormal.any()  # real QM9 distances do underflow: the case the cleaning is for
+    cleaned = without_denormals(features)
+    assert not ((cleaned > 0) & (cleaned < tiny)).any()
+    assert torch.equal(cleaned[~denormal], features[~denormal])
+    assert (cleaned[denormal] == 0).all()

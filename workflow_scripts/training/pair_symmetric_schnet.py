@@ -43,7 +43,7 @@ class PairSymmetricSchNet(spk.representation.SchNet):
         if not both_directions(i, j, idx_i[~forward], idx_j[~forward]):
             return super().forward(inputs)
         d_ij = torch.linalg.vector_norm(inputs[props.Rij].index_select(0, half), dim=1)
-        f_ij = self.radial_basis(d_ij)
+        f_ij = without_denormals(self.radial_basis(d_ij))
         rcut_ij = self.cutoff_fn(d_ij)[:, None]
         receivers, senders = torch.cat([i, j]), torch.cat([j, i])
 
@@ -63,6 +63,18 @@ class PairSymmetricSchNet(spk.representation.SchNet):
         messages = h.index_select(0, senders) * torch.cat([w_ij, w_ij])
         summed = torch.zeros_like(h).index_add_(0, receivers, messages)
         return block.f2out(summed)
+
+
+def without_denormals(features: torch.Tensor) -> torch.Tensor:
+    """``features`` with values below the smallest normal float set to 0.
+
+    A Gaussian radial basis function far from its centre underflows to denormal floats (3 % of a QM9 batch's
+    values), which x86 CPUs multiply tens of times slower: the filter layer's weight gradient took a third of a
+    step. They add nothing to any sum they enter, so zeroing them leaves the energies as they are.
+    ``torch.set_flush_denormal`` would do the same, but only for the thread that calls it, not for the
+    intra-op threads of a multi-threaded training.
+    """
+    return features.masked_fill(features < torch.finfo(features.dtype).tiny, 0.0)
 
 
 def both_directions(i: torch.Tensor, j: torch.Tensor, back_i: torch.Tensor, back_j: torch.Tensor) -> bool:

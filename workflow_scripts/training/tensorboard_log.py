@@ -2,8 +2,8 @@
 
 Each run writes ``<run folder>/tensorboard/``, so ``tensorboard --logdir results/experiments`` lists every run as
 ``<experiment>/seed<seed>/tensorboard``. Tags: ``train/<column>`` for every column of train_log.csv (every 10th step),
-``val_loss`` and ``val_mae`` (per validated epoch, eV^2 and eV, from the task's own logging), ``train_loss`` (the
-optimized loss, every 50 steps) and ``epoch``; the run's settings appear as hyperparameters. Steps count from 0,
+``val_loss`` and ``val_mae`` (per validated epoch, eV^2 and eV, from the task's own logging) and ``epoch``
+(``train/loss_mean`` is the optimized loss); the run's settings appear as hyperparameters. Steps count from 0,
 Lightning's convention: TensorBoard's step s is step s + 1 of train_log.csv and val_log.csv.
 """
 
