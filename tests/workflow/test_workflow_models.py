@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from ase import Atoms
 from ase.io import write
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -128,6 +129,23 @@ def test_every_run_logs_its_curves_for_tensorboard(study):
     assert {"val_loss", "val_mae", "train/loss_mean", "train/mse_eV2", "train/lr"} <= set(run.Tags()["scalars"])
     val_log = pd.read_csv(workdir / RUN / "val_log.csv")
     np.testing.assert_allclose([1000 * e.value for e in run.Scalars("val_mae")], val_log["val_mae_meV"], rtol=1e-6)
+
+
+def test_a_training_in_a_fork_of_the_resident_trainer_equals_one_in_its_own_process(study, tmp_path):
+    """The study's training ran in a fork of the resident trainer (config resident_trainer, the default on a
+    machine without GPUs); the same training in a process of its own, with every package imported afresh,
+    gives the same predictions, curves and weights, bit for bit."""
+    workdir, _ = study
+    assert "a fork of the resident trainer" in (workdir / RUN / "train.log").read_text()
+    own = tmp_path / "own_process"
+    run_snakemake(own, {**TINY, "resident_trainer": False}, "--cores", "2", f"{RUN}/predictions.parquet")
+    assert "imports of torch, Lightning, SchNetPack" in (own / RUN / "train.log").read_text()
+    for name in ("predictions.parquet", "train_log.csv", "val_log.csv"):
+        assert (own / RUN / name).read_bytes() == (workdir / RUN / name).read_bytes(), name
+    # model.pt is a zip archive named after its temporary file: compare what it holds
+    forked, separate = (torch.load(d / RUN / "model.pt", weights_only=False) for d in (workdir, own))
+    assert forked["state_dict"].keys() == separate["state_dict"].keys()
+    assert all(torch.equal(forked["state_dict"][k], separate["state_dict"][k]) for k in forked["state_dict"])
 
 
 def test_damaged_files_are_named_and_made_again_by_the_next_run(study, tmp_path):

@@ -42,10 +42,13 @@ def from_snakemake(snakemake) -> logging.Logger:
     return logger
 
 
-def seconds_since_process_start() -> float | None:
-    """Wall seconds since this process started (Linux /proc; None elsewhere): the start-up cost of a job."""
+def seconds_since_process_start(pid: int | None = None) -> float | None:
+    """Wall seconds since process ``pid`` (default: this one) started (Linux /proc; None elsewhere).
+
+    The start-up cost of a job: of its own process, or of its client when it runs in a fork (resident.py).
+    """
     try:
-        fields = open("/proc/self/stat").read().rsplit(")", 1)[1].split()
+        fields = open(f"/proc/{pid or 'self'}/stat").read().rsplit(")", 1)[1].split()
         started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat(5): start time after boot
         return time.clock_gettime(time.CLOCK_BOOTTIME) - started
     except (OSError, ValueError, IndexError, AttributeError):

@@ -1,73 +1,20 @@
-"""Rule train: one experiment, one seed; then its predictions for the held-out test set."""
+"""Rule train: one experiment, one seed; then its predictions for the held-out test set (training/job.py)."""
 
-from workflow_scripts.training.devices import claim_gpu
+import sys
+
+from workflow_scripts.training import resident
+
+# on one machine without GPUs: in a fork of a process that has torch, Lightning and SchNetPack imported
+if resident.usable(snakemake.config):
+    status = resident.run_job(snakemake)
+    if status is not None:
+        sys.exit(status)
+
+from workflow_scripts.training.devices import claim_gpu  # noqa: E402
 
 # this training's own GPU on a multi-GPU machine, before anything can start CUDA; held while `gpu` lives
 gpu = claim_gpu()
 
-import json  # noqa: E402
-import time
+from workflow_scripts.training.job import run  # noqa: E402
 
-import numpy as np
-import pandas as pd
-
-from workflow_scripts.data.subsets import check_batch_fits, validation_for
-from workflow_scripts.evaluation.predictions import mae_meV, predictions_frame
-from workflow_scripts.files import logs
-from workflow_scripts.files.atomic import write_parquet, write_text
-from workflow_scripts.training import linear_reference, pipelines
-from workflow_scripts.training.export import export_model
-from workflow_scripts.training.loop import train
-from workflow_scripts.training.model import load_model
-from workflow_scripts.training.weights import loss_weights
-
-startup = logs.seconds_since_process_start()  # before the input checks: Python, preamble and imports only
-log = logs.from_snakemake(snakemake)
-log.info("job started %.1f s ago (Python, Snakemake's script preamble, imports of torch, Lightning, SchNetPack)",
-         startup or float("nan"))
-if gpu is not None:
-    log.info("training on GPU %s (CUDA_VISIBLE_DEVICES=%s)", gpu.gpu, gpu.gpu)
-settings = snakemake.params.settings
-out = snakemake.output
-split = pd.read_parquet(snakemake.input.split)
-subset = pd.read_parquet(snakemake.input.subset)
-check_batch_fits(settings["subset"], len(subset), settings["training"]["batch_size"], settings["name"])
-position = pd.Series(np.arange(len(split)), index=split["gdb_id"])  # pool index (store / database row)
-idx = {
-    "train": position.loc[subset["gdb_id"]].to_numpy(),
-    "val": position.loc[validation_for(split, snakemake.params.subset_definition)["gdb_id"]].to_numpy(),
-    "test": np.flatnonzero(split["split"].to_numpy() == "test"),
-}
-loss = settings["loss"]
-weights = loss_weights(loss["weighting"], split["n_atoms"].to_numpy(), train_sizes=subset["n_atoms"].to_numpy(),
-                       rate=loss["rate"], alpha=loss["alpha"])
-log.info("loss weighting %s: weights of training molecules from %.3g to %.3g", loss["weighting"],
-         weights[idx["train"]].min(), weights[idx["train"]].max())
-atomref = None
-if settings["model"]["energy_reference"] == "fitted":
-    energies = pd.read_parquet(snakemake.input.table, columns=["gdb_id", "U0"])
-    reference = linear_reference.fit(subset.merge(energies, on="gdb_id"), intercept=False)
-    atomref = linear_reference.atom_energies_by_number(reference)
-    log.info("fitted atom energies (eV): %s", ", ".join(f"{e} {v:.4f}" for e, v in reference.coefficients.items()))
-timing = train(snakemake.input.data, idx, weights, settings, int(snakemake.wildcards.seed),
-               out.model.rsplit("/", 1)[0], threads=snakemake.threads, atomref=atomref,
-               n_training_set=int((split["split"] == "train").sum()),
-               # from the config, not a param of the rule: turning TensorBoard off or on re-trains nothing
-               tensorboard=snakemake.config["tensorboard"])
-
-start = time.perf_counter()
-model, saved_settings = load_model(out.model)
-export_model(model, saved_settings, int(snakemake.wildcards.seed), out.export, out.export_info)
-predicted = pipelines.predict(model, saved_settings, snakemake.input.data, idx["test"])
-frame = predictions_frame(split.iloc[idx["test"]], snakemake.input.table, predicted)
-timing["eval_seconds"] = time.perf_counter() - start
-write_parquet(frame, out.predictions)
-log.info("%d test molecules predicted in %.1f s; test MAE %.1f meV", len(frame), timing["eval_seconds"],
-         mae_meV(frame))
-timing["startup_seconds"] = startup
-timing["job_seconds"] = logs.seconds_since_process_start()
-if startup is not None:
-    outside = timing["job_seconds"] - timing["train_seconds"]
-    log.info("job %.1f s: training %.1f s, outside training %.1f s (start-up %.1f s, the rest %.1f s)",
-             timing["job_seconds"], timing["train_seconds"], outside, startup, outside - startup)
-write_text(out.timing, json.dumps(timing, indent=2))
+run(snakemake, gpu)
