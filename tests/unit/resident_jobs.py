@@ -30,7 +30,13 @@ def fail(job: dict) -> None:
 
 
 def wait(job: dict) -> None:
-    """Write this fork's pid to wait.pid, then wait (until a signal ends it)."""
+    """Write this fork's pid to wait.pid, then wait (until a signal ends it; SIGTERM: exit 7 if asked)."""
+    if job.get("exit_on_sigterm"):
+        def on_sigterm(signum, frame):
+            Path("got_sigterm").write_text("yes")
+            sys.exit(7)
+
+        signal.signal(signal.SIGTERM, on_sigterm)
     Path("wait.pid.tmp").write_text(str(os.getpid()))
     os.replace("wait.pid.tmp", "wait.pid")
     time.sleep(job.get("seconds", 120))

@@ -24,7 +24,7 @@ import json, os, sys
 from workflow_scripts.training import resident
 print(f"client pid {os.getpid()}", flush=True)
 status = resident.run_job(json.loads(sys.argv[1]), target=sys.argv[2], socket_dir=sys.argv[3],
-                          preload="tests.unit.resident_jobs", idle_seconds=float(sys.argv[4]))
+                          preload="tests.unit.resident_jobs", idle_seconds=float(sys.argv[4]), start_seconds=60)
 sys.exit(99 if status is None else status)
 """
 
@@ -49,10 +49,10 @@ def run_client(tmp_path: Path, target: str, job: dict, idle: float = 30.0, **env
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+        # a zombie is dead too
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (ProcessLookupError, FileNotFoundError):
         return False
-    # a zombie is dead too
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def wait_until(condition, seconds: float = 15.0) -> bool:
@@ -104,15 +104,27 @@ def test_exit_status_and_errors_reach_the_client(tmp_path, server_pid):
     server_pid.append(json.loads((tmp_path / "job/report.json").read_text())["server_pid"])
 
 
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def test_sigterm_to_the_job_reaches_its_fork(tmp_path, server_pid):
-    client = start_client(tmp_path, "wait", {})
+    # a job that handles SIGTERM: its handler runs in the fork, and its exit status is the job's
+    client = start_client(tmp_path, "wait", {"exit_on_sigterm": True})
     pid_file = tmp_path / "job/wait.pid"
     assert wait_until(pid_file.exists, 120), client.stderr.read()
-    fork = int(pid_file.read_text())
-    server_pid.append(int(Path(f"/proc/{fork}/stat").read_text().rsplit(")", 1)[1].split()[1]))
+    server_pid.append(parent_of(int(pid_file.read_text())))
     client.send_signal(signal.SIGTERM)
     client.communicate(timeout=30)
-    assert client.returncode == -signal.SIGTERM  # died of it, as an in-process job would
+    assert (tmp_path / "job/got_sigterm").exists() and client.returncode == 7
+    # a job that does not: the fork dies of it, and so does the job, as an in-process job would
+    pid_file.unlink()
+    client = start_client(tmp_path, "wait", {})
+    assert wait_until(pid_file.exists, 120), client.stderr.read()
+    fork = int(pid_file.read_text())
+    client.send_signal(signal.SIGTERM)
+    client.communicate(timeout=30)
+    assert client.returncode == -signal.SIGTERM
     assert wait_until(lambda: not alive(fork))
 
 
@@ -121,7 +133,7 @@ def test_a_killed_job_takes_its_fork_with_it(tmp_path, server_pid):
     pid_file = tmp_path / "job/wait.pid"
     assert wait_until(pid_file.exists, 120), client.stderr.read()
     fork = int(pid_file.read_text())
-    server = int(Path(f"/proc/{fork}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    server = parent_of(fork)
     server_pid.append(server)
     client.kill()  # SIGKILL: nothing can be forwarded
     client.communicate(timeout=30)
@@ -140,6 +152,35 @@ def test_the_server_exits_when_idle_and_a_new_one_starts(tmp_path, server_pid):
     second = json.loads((tmp_path / "job/report.json").read_text())["server_pid"]
     server_pid.append(second)
     assert status == 0 and second != first, err
+
+
+def test_a_server_gone_idle_while_its_forks_train_is_replaced_at_once(tmp_path, server_pid):
+    """The server's lock stays with the server: a fork still training must not keep a new one from starting."""
+    client = start_client(tmp_path, "wait", {"seconds": 60}, idle=1.0)
+    pid_file = tmp_path / "job/wait.pid"
+    assert wait_until(pid_file.exists, 120), client.stderr.read()
+    fork = int(pid_file.read_text())
+    first = parent_of(fork)
+    server_pid.extend([first, fork])
+    assert wait_until(lambda: not alive(first), 20)  # idle: gone, its fork still running
+    assert alive(fork)
+    started = time.monotonic()
+    status, _, err = run_client(tmp_path, "report", {"message": "next"}, idle=1.0)
+    assert status == 0, err  # not 99: the job ran in a fork of a new server, not in its own process
+    second = json.loads((tmp_path / "job/report.json").read_text())["server_pid"]
+    server_pid.append(second)
+    assert second != first and time.monotonic() - started < 30
+    client.kill()
+
+
+def test_without_a_usable_socket_folder_the_job_runs_in_its_own_process(tmp_path):
+    """A socket folder other users can write to could hold their socket: the client does not use it."""
+    (tmp_path / "sockets").mkdir(mode=0o777)
+    os.chmod(tmp_path / "sockets", 0o777)
+    status, _, err = run_client(tmp_path, "report", {"message": "x"})
+    assert status == 99  # run_job returned None: nothing ran in a fork
+    assert "not a folder that only this user can use" in err and "runs in its own process" in err
+    assert not (tmp_path / "job/report.json").exists()
 
 
 def test_edited_code_gets_a_new_fingerprint(tmp_path):

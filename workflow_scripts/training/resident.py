@@ -18,6 +18,8 @@ share its parent's CUDA state, and GPU trainings last minutes, not seconds) and 
 runs on its own node, with nothing to share). The first job starts the server, which imports the packages
 while that job waits. The server exits after `IDLE_SECONDS` without a new job. Its socket's name holds a
 fingerprint of the workflow's Python files, so edited code gets a new server instead of running stale code.
+Where the job cannot be handed to a fork (a socket folder other users could write to, a server that failed
+to start or went away before the fork took the job), it says so on stderr and runs in its own process.
 
 Snakemake's benchmark file for a job measures the client: its `s` (wall) column is the job's, but
 cpu_time and max_rss miss the fork. The job's timing.json says where the time went.
@@ -32,12 +34,14 @@ import os
 import pickle
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import traceback
 from pathlib import Path
 
 JOB = "workflow_scripts.training.job:run"  # what a training job runs, in the client or in a fork
@@ -46,6 +50,7 @@ START_SECONDS = 300.0  # how long a client waits for a new server's imports befo
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _PACKAGE = Path(__file__).resolve().parents[1]  # workflow_scripts/
 _client_pid: int | None = None  # in a fork: the client's pid
+_server_lock = None  # in the server: its lock file, held for life (and closed in each fork)
 
 
 def usable(config: dict, environ=None) -> bool:
@@ -65,15 +70,22 @@ def code_fingerprint(package: Path = _PACKAGE) -> str:
     """A digest of the Python that would run (interpreter, every workflow module's path, size and mtime)."""
     digest = hashlib.sha256(sys.executable.encode())
     for path in sorted(package.rglob("*.py")):
-        stat = path.stat()
-        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+        info = path.stat()
+        digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
     return digest.hexdigest()[:20]
 
 
 def socket_path(socket_dir: Path | None = None) -> Path:
-    """The server's socket for this user and this code (a fresh server whenever the code changes)."""
+    """The server's socket for this user and this code (a fresh server whenever the code changes).
+
+    Raises OSError when the folder cannot be made, or is not this user's alone (another user's socket
+    there would receive the job's environment and streams).
+    """
     socket_dir = Path(socket_dir or Path(tempfile.gettempdir()) / f"qm9-study-trainer-{os.getuid()}")
     socket_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = os.lstat(socket_dir)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise PermissionError(f"{socket_dir} is not a folder that only this user can use")
     return socket_dir / f"{code_fingerprint()}.sock"
 
 
@@ -84,15 +96,22 @@ def run_job(snakemake, target: str = JOB, socket_dir: Path | None = None, preloa
     """Run ``target`` (``module:function``, called with ``snakemake``) in a fork of the server; its exit status.
 
     Starts the server (which imports ``preload``, default ``target``'s module) when none is listening.
-    None when no server could be reached: nothing ran, and the caller runs the job itself.
+    None when the job could not be handed to a fork (no server, a socket that cannot be made, a server
+    that went away): nothing ran, and the caller runs the job itself.
     """
-    path = socket_path(socket_dir)
-    connection = _connect(path)
-    if connection is None:
-        _start_server(path, preload or target.split(":")[0], idle_seconds)
-        connection = _connect(path, wait=start_seconds)
+    try:
+        path = socket_path(socket_dir)
+        connection = _connect(path)
         if connection is None:
-            return None
+            server = _start_server(path, preload or target.split(":")[0], idle_seconds)
+            connection = _connect(path, wait=start_seconds, server=server)
+    except OSError as error:
+        print(f"resident trainer unavailable ({error}); the job runs in its own process", file=sys.stderr)
+        return None
+    if connection is None:
+        print(f"resident trainer: no server on {path} (its log: {path.with_suffix('.log')}); "
+              "the job runs in its own process", file=sys.stderr)
+        return None
     request = pickle.dumps({
         "target": target, "snakemake": snakemake, "cwd": os.getcwd(), "env": dict(os.environ),
         "sys_path": list(sys.path), "argv": list(sys.argv), "client_pid": os.getpid(),
@@ -100,12 +119,17 @@ def run_job(snakemake, target: str = JOB, socket_dir: Path | None = None, preloa
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     with connection:
-        socket.send_fds(connection, [struct.pack("!Q", len(request))], [0, 1, 2])
-        connection.sendall(request)
-        fork_pid = _read_message(connection, b"P")
-        if fork_pid is None:
-            print("resident trainer: the server's fork ended before the job started", file=sys.stderr)
-            return 1
+        try:
+            socket.send_fds(connection, [struct.pack("!Q", len(request))], [0, 1, 2])
+            connection.sendall(request)
+        except OSError:
+            fork_pid = None
+        else:
+            fork_pid = _read_message(connection, b"P")
+        if fork_pid is None:  # the fork sends its pid before the job starts: nothing ran
+            print("resident trainer: the server went away before the job started; the job runs in its own "
+                  "process", file=sys.stderr)
+            return None
         received: list[int] = []
 
         def forward(signum, frame):
@@ -130,7 +154,8 @@ def run_job(snakemake, target: str = JOB, socket_dir: Path | None = None, preloa
     return 1
 
 
-def _connect(path: Path, wait: float = 0.0) -> socket.socket | None:
+def _connect(path: Path, wait: float = 0.0, server: subprocess.Popen | None = None) -> socket.socket | None:
+    """A connection to the server on ``path``, waiting up to ``wait`` s while ``server`` (if given) runs."""
     deadline = time.monotonic() + wait
     while True:
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -141,13 +166,27 @@ def _connect(path: Path, wait: float = 0.0) -> socket.socket | None:
             connection.close()
             if time.monotonic() >= deadline:
                 return None
+            # ours exited without listening: wait on only if another server holds the lock (is starting)
+            if server is not None and server.poll() is not None and not _server_alive(path):
+                return None
             time.sleep(0.05)
 
 
-def _start_server(path: Path, preload: str, idle_seconds: float) -> None:
+def _server_alive(path: Path) -> bool:
+    """Whether a server holds the lock of ``path`` (listening, or still importing)."""
+    with open(path.with_suffix(".lock"), "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return False
+
+
+def _start_server(path: Path, preload: str, idle_seconds: float) -> subprocess.Popen:
     environ = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     with open(path.with_suffix(".log"), "ab") as server_log:
-        subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", __name__, "serve", str(path), preload, str(idle_seconds)],
             stdin=subprocess.DEVNULL, stdout=server_log, stderr=server_log, env=environ,
             start_new_session=True,  # not in the job's process group: a kill of one job must not stop the server
@@ -160,8 +199,8 @@ def _read_message(connection: socket.socket, kind: bytes) -> int | None:
     while len(data) < 9:
         try:
             chunk = connection.recv(9 - len(data))
-        except InterruptedError:
-            continue
+        except OSError:  # reset by a server or fork that went away
+            return None
         if not chunk:
             return None
         data += chunk
@@ -174,10 +213,12 @@ def _read_message(connection: socket.socket, kind: bytes) -> int | None:
 
 def serve(path: Path, preload: str, idle_seconds: float = IDLE_SECONDS) -> None:
     """Import ``preload``, then fork one child per connection on ``path`` until ``idle_seconds`` pass unused."""
-    lock = open(path.with_suffix(".lock"), "w")
+    global _server_lock
+    _server_lock = open(path.with_suffix(".lock"), "a")
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held for life: one server per socket
+        fcntl.flock(_server_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held for life: one server per socket
     except BlockingIOError:
+        print(f"{time.strftime('%F %T')} pid {os.getpid()}: another server holds {path}'s lock", flush=True)
         return
     started = time.perf_counter()
     importlib.import_module(preload)
@@ -210,6 +251,8 @@ def _child(connection: socket.socket) -> None:
     global _client_pid
     code = 1
     try:
+        if _server_lock is not None:
+            _server_lock.close()  # the lock is the server's: a fork holding it would keep a new server from starting
         for sig in (signal.SIGCHLD, *FORWARDED):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -236,13 +279,23 @@ def _child(connection: socket.socket) -> None:
         _client_pid = request["client_pid"]
         connection.settimeout(None)
         connection.sendall(b"P" + struct.pack("!q", os.getpid()))
+    except BaseException:
+        # before the job started (the client then runs it itself): say why, on the job's stderr if it is ours
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    try:
         threading.Thread(target=_die_with_client, args=(connection,), daemon=True).start()
         module, function = request["target"].split(":")
         try:
             getattr(importlib.import_module(module), function)(request["snakemake"])
             code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        except SystemExit as exit_:  # as Python ends a process: sys.exit("message") prints it, status 1
+            if exit_.code is None or isinstance(exit_.code, int):
+                code = exit_.code or 0
+            else:
+                print(exit_.code, file=sys.stderr)
+                code = 1
         except BaseException:
             sys.excepthook(*sys.exc_info())  # as Python does when a job dies of it (logs.setup: into the job's log)
             code = 1
