@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from workflow_scripts.files.atomic import write_text
 from workflow_scripts.training import resident
 
 
@@ -37,6 +38,5 @@ def wait(job: dict) -> None:
             sys.exit(7)
 
         signal.signal(signal.SIGTERM, on_sigterm)
-    Path("wait.pid.tmp").write_text(str(os.getpid()))
-    os.replace("wait.pid.tmp", "wait.pid")
+    write_text("wait.pid", str(os.getpid()))  # whole or absent: the test polls for it
     time.sleep(job.get("seconds", 120))

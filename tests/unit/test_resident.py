@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import REPO
@@ -48,10 +49,8 @@ def run_client(tmp_path: Path, target: str, job: dict, idle: float = 30.0, **env
 
 def alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
-        # a zombie is dead too
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (ProcessLookupError, FileNotFoundError):
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE  # a zombie is dead too
+    except psutil.NoSuchProcess:
         return False
 
 
@@ -105,7 +104,7 @@ def test_exit_status_and_errors_reach_the_client(tmp_path, server_pid):
 
 
 def parent_of(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    return psutil.Process(pid).ppid()
 
 
 def test_sigterm_to_the_job_reaches_its_fork(tmp_path, server_pid):

@@ -143,9 +143,9 @@ def test_a_training_in_a_fork_of_the_resident_trainer_equals_one_in_its_own_proc
     for name in ("predictions.parquet", "train_log.csv", "val_log.csv"):
         assert (own / RUN / name).read_bytes() == (workdir / RUN / name).read_bytes(), name
     # model.pt is a zip archive named after its temporary file: compare what it holds
-    forked, separate = (torch.load(d / RUN / "model.pt", weights_only=False) for d in (workdir, own))
-    assert forked["state_dict"].keys() == separate["state_dict"].keys()
-    assert all(torch.equal(forked["state_dict"][k], separate["state_dict"][k]) for k in forked["state_dict"])
+    forked, separate = (torch.load(d / RUN / "model.pt", weights_only=True)["state_dict"] for d in (workdir, own))
+    assert forked.keys() == separate.keys()
+    assert all(torch.equal(forked[k], separate[k]) for k in forked)
 
 
 def test_damaged_files_are_named_and_made_again_by_the_next_run(study, tmp_path):

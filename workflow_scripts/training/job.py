@@ -24,13 +24,13 @@ from workflow_scripts.training.weights import loss_weights
 
 def run(snakemake, gpu=None) -> None:
     """Train, keep the best model, export it and predict the held-out test set; ``gpu``: the job's GpuClaim."""
+    job_pid = resident.job_pid()  # the process Snakemake started: start-up and job time count from its start
     # before the input checks: Python, Snakemake's preamble and imports only (or the fork's start)
-    startup = logs.seconds_since_process_start(resident.job_pid())
+    startup = logs.seconds_since_process_start(job_pid)
     log = logs.from_snakemake(snakemake)
-    log.info("job started %.1f s ago (%s)", startup or float("nan"),
-             "Python, Snakemake's script preamble, imports of torch, Lightning, SchNetPack"
-             if resident.job_pid() == os.getpid() else "Python, Snakemake's script preamble, a fork of the resident "
-             "trainer, which has torch, Lightning and SchNetPack imported")
+    how = ("imports of torch, Lightning, SchNetPack" if job_pid == os.getpid()
+           else "a fork of the resident trainer, which has torch, Lightning and SchNetPack imported")
+    log.info("job started %.1f s ago (Python, Snakemake's script preamble, %s)", startup or float("nan"), how)
     if gpu is not None:
         log.info("training on GPU %s (CUDA_VISIBLE_DEVICES=%s)", gpu.gpu, gpu.gpu)
     settings = snakemake.params.settings
@@ -71,7 +71,7 @@ def run(snakemake, gpu=None) -> None:
     log.info("%d test molecules predicted in %.1f s; test MAE %.1f meV", len(frame), timing["eval_seconds"],
              mae_meV(frame))
     timing["startup_seconds"] = startup
-    timing["job_seconds"] = logs.seconds_since_process_start(resident.job_pid())
+    timing["job_seconds"] = logs.seconds_since_process_start(job_pid)
     if startup is not None:
         outside = timing["job_seconds"] - timing["train_seconds"]
         log.info("job %.1f s: training %.1f s, outside training %.1f s (start-up %.1f s, the rest %.1f s)",

@@ -44,6 +44,8 @@ import time
 import traceback
 from pathlib import Path
 
+from workflow_scripts.training.devices import visible_gpus  # no torch import
+
 JOB = "workflow_scripts.training.job:run"  # what a training job runs, in the client or in a fork
 IDLE_SECONDS = 120.0  # the server exits after this long without a new job
 START_SECONDS = 300.0  # how long a client waits for a new server's imports before running the job itself
@@ -55,8 +57,6 @@ _server_lock = None  # in the server: its lock file, held for life (and closed i
 
 def usable(config: dict, environ=None) -> bool:
     """Whether a training job should run in a fork of the resident process (see the module's docstring)."""
-    from workflow_scripts.training.devices import visible_gpus  # no torch import
-
     environ = os.environ if environ is None else environ
     return bool(config.get("resident_trainer")) and "SLURM_JOB_ID" not in environ and visible_gpus(environ) == 0
 
@@ -116,8 +116,7 @@ def run_job(snakemake, target: str = JOB, socket_dir: Path | None = None, preloa
         "target": target, "snakemake": snakemake, "cwd": os.getcwd(), "env": dict(os.environ),
         "sys_path": list(sys.path), "argv": list(sys.argv), "client_pid": os.getpid(),
     })
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
+    _flush()
     with connection:
         try:
             socket.send_fds(connection, [struct.pack("!Q", len(request))], [0, 1, 2])
@@ -236,8 +235,7 @@ def serve(path: Path, preload: str, idle_seconds: float = IDLE_SECONDS) -> None:
                 connection, _ = listener.accept()
             except TimeoutError:
                 break
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
+            _flush()  # before fork: nothing buffered is written twice
             if os.fork() == 0:
                 listener.close()
                 _child(connection)  # does not return
@@ -253,7 +251,8 @@ def _child(connection: socket.socket) -> None:
     try:
         if _server_lock is not None:
             _server_lock.close()  # the lock is the server's: a fork holding it would keep a new server from starting
-        for sig in (signal.SIGCHLD, *FORWARDED):
+        # the signal handling a fresh Python process has
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         connection.settimeout(60)
@@ -282,7 +281,7 @@ def _child(connection: socket.socket) -> None:
     except BaseException:
         # before the job started (the client then runs it itself): say why, on the job's stderr if it is ours
         traceback.print_exc()
-        sys.stderr.flush()
+        _flush()
         os._exit(1)
     try:
         threading.Thread(target=_die_with_client, args=(connection,), daemon=True).start()
@@ -299,11 +298,15 @@ def _child(connection: socket.socket) -> None:
         except BaseException:
             sys.excepthook(*sys.exc_info())  # as Python does when a job dies of it (logs.setup: into the job's log)
             code = 1
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
+        _flush()
         connection.sendall(b"X" + struct.pack("!q", code))
     finally:
         os._exit(code)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
 
 
 def _die_with_client(connection: socket.socket) -> None:
