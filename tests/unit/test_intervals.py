@@ -12,7 +12,8 @@ import pytest
 from scipy import stats
 
 from workflow_scripts.evaluation.stratum_metrics import resample_counts
-from workflow_scripts.evaluation.intervals import combine, comparison_interval, stratum_interval, t_quantile
+from workflow_scripts.evaluation.intervals import (combine, comparison_interval, holm, p_value, stratum_interval,
+                                                   t_quantile)
 from workflow_scripts.evaluation.verdicts import mae_statistic, seed_aware_interval
 
 REPEATS = 120
@@ -53,9 +54,11 @@ def test_combine_by_hand():
     assert result["df"] == pytest.approx(df)
     assert (result["low"], result["high"]) == pytest.approx((10 - half, 10 + half))
     assert result["seed_variance_known"]
-    # no seed variance: the normal quantile on the test-set part alone
+    # seeds that agree exactly: the seeds' own degrees of freedom, never the normal quantile
     alone = combine(0.0, [(0.0, 3)], 1.0)
-    assert alone["high"] == pytest.approx(stats.norm.ppf(0.975))
+    assert alone["df"] == 2 and alone["high"] == pytest.approx(stats.t.ppf(0.975, 2))
+    two_arms = combine(0.0, [(0.0, 2), (0.0, 3)], 1.0)
+    assert two_arms["df"] == 3 and np.isfinite(two_arms["df"])
     # one seed: its variance is unknown, and the result says so
     assert not combine(0.0, [(math.nan, 1)], 1.0)["seed_variance_known"]
 
@@ -71,6 +74,35 @@ def test_comparison_interval_by_hand():
     assert result["n_seeds"] == 2
     df = (v_seed + v_test) ** 2 / ((np.var([10, 12, 14], ddof=1) / 3) ** 2 / 2 + (np.var([20, 21], ddof=1) / 2) ** 2)
     assert result["high"] - result["value"] == pytest.approx(t_quantile(df) * result["se"])
+
+
+def test_p_value_matches_the_interval():
+    result = combine(3.0, [(1.0, 3), (0.5, 3)], 0.5)
+    # the interval's end at the bound has p exactly 0.05
+    assert p_value(result["value"], result["low"], result["se"], result["df"]) == pytest.approx(0.05)
+    assert result["p_value"] == pytest.approx(2 * stats.t.sf(3.0 / result["se"], result["df"]))
+    assert math.isnan(p_value(math.nan, 0.0, 1.0, 3.0))
+
+
+def test_holm_matches_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.array([0.01, 0.04, 0.03, 0.5, 0.0001])
+    assert holm(p) == pytest.approx(multipletests(p, method="holm")[1])
+    with_nan = holm([0.02, math.nan, 0.01])
+    assert math.isnan(with_nan[1]) and with_nan[[0, 2]] == pytest.approx([0.02, 0.02])
+
+
+def test_stratum_interval_by_its_formula():
+    """Three seeds: mean ± t(df) * sqrt(var/3 + mean test variance), df by Welch-Satterthwaite."""
+    values, low, high = np.array([100.0, 120.0, 95.0]), np.array([80.0, 96.0, 77.0]), np.array([120.0, 150.0, 115.0])
+    result = stratum_interval(values, low, high)
+    v_seed = np.var(values, ddof=1) / 3
+    v_test = np.mean(((high - low) / 2 / stats.norm.ppf(0.975)) ** 2)
+    df = (v_seed + v_test) ** 2 / (v_seed**2 / 2)
+    half = stats.t.ppf(0.975, df) * math.sqrt(v_seed + v_test)
+    assert result["df"] == pytest.approx(df)
+    assert (result["low"], result["high"]) == pytest.approx((values.mean() - half, values.mean() + half))
 
 
 def test_stratum_interval_shares_the_test_set_noise():

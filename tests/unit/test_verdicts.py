@@ -96,6 +96,12 @@ def test_one_decision_rule():
     assert decide(1, 4, 5, True) == "supported"  # below a non-inferiority margin of 5
     assert decide(6, 8, 5, True) == "contradicted"
     assert "{min_seeds}" in DECISION_RULE
+    # a family's adjusted p decides; the interval's side gives the direction
+    assert decide(-3, -1, 0, True, p_adjusted=0.01) == "supported"
+    assert decide(-3, -1, 0, True, p_adjusted=0.2) == "inconclusive"
+    assert decide(1, 3, 0, True, p_adjusted=0.01) == "contradicted"
+    # a failed guard keeps a claim from being supported, never turns it into a contradiction
+    assert decide(-3, -1, 0, True, guard_passes=False) == "inconclusive"
 
 
 def test_h1_supported_when_rare_sizes_have_larger_errors():
@@ -105,13 +111,14 @@ def test_h1_supported_when_rare_sizes_have_larger_errors():
     assert result["ci_low"] <= result["value"] <= result["ci_high"] < 0
     assert result["n_seeds"] == 3 and "baseline 3" in result["explanation"]
     assert result["hypothesis"] == "H1" and result["comparison"] == "baseline"
-    assert "size bin" in result["statistic"] and "per_atom" in result["secondary_statistic"]
+    assert "size_frequency" in result["statistic"] and "per_atom" in result["secondary_statistic"]
+    assert result["method"].startswith("least squares") and result["unit"] == "meV"
 
 
 def test_h1_uses_the_frequent_bins_only():
     preds = make_preds(make_test_set(), {"baseline": (rare_sizes_worse, 2)})
     result = h1_rare_sizes(preds, TRAIN_SIZE_COUNTS, {14, 15, 16, 17}, n_resamples=50)
-    assert "over 4 frequent size bins" in result["explanation"]
+    assert f"test molecules of 4 frequent size bins" in result["explanation"]
 
 
 def test_h1_inconclusive_when_errors_ignore_size():
@@ -143,12 +150,15 @@ def test_h1_is_deterministic():
 def test_h2_outcomes():
     test = make_test_set()
     supported = h2_rare_elements(
-        make_preds(test, {"baseline": (rare_elements_worse, 3)}), TRAIN_ELEMENT_COUNTS, n_resamples=N_RESAMPLES
+        make_preds(test, {"baseline": (rare_elements_worse, 3)}), TRAIN_ELEMENT_COUNTS, FREQUENT,
+        n_resamples=N_RESAMPLES,
     )
-    assert supported["verdict"] == "supported"
-    assert supported["value"] == pytest.approx(-1.0)  # H and C tie on both sides; O, N, F strictly ordered
+    assert supported["verdict"] == "supported" and supported["value"] < 0
+    # H and C are in every molecule: not estimable; F is the rarest of those that are
+    assert "N, O, F" in supported["method"] and supported["secondary_statistic"] == "extra_error_with_F_meV"
+    assert supported["secondary_ci_low"] > 0
     independent = h2_rare_elements(
-        make_preds(test, {"baseline": (constant(0.02), 3)}), TRAIN_ELEMENT_COUNTS, n_resamples=N_RESAMPLES
+        make_preds(test, {"baseline": (constant(0.02), 3)}), TRAIN_ELEMENT_COUNTS, FREQUENT, n_resamples=N_RESAMPLES
     )
     assert independent["verdict"] == "inconclusive"
     assert independent["ci_low"] < 0 < independent["ci_high"]
@@ -246,7 +256,7 @@ def test_verdicts_table():
     preds = make_preds(test, experiments)
     results = [
         h1_rare_sizes(preds, TRAIN_SIZE_COUNTS, FREQUENT, n_resamples=50),
-        h2_rare_elements(preds, TRAIN_ELEMENT_COUNTS, n_resamples=50),
+        h2_rare_elements(preds, TRAIN_ELEMENT_COUNTS, FREQUENT, n_resamples=50),
         h3_balancing(preds, ["T2000"], FREQUENT, n_resamples=50),
         h4_targeted(preds, n_resamples=50),
     ]
@@ -254,4 +264,53 @@ def test_verdicts_table():
     assert list(table.columns) == list(TABLE_COLUMNS)
     assert table["hypothesis"].tolist() == ["H1", "H2", "H3", "H4"]
     assert table["verdict"].isin(VERDICTS).all()
-    assert table["secondary_value"].isna().tolist() == [False, True, False, False]
+    assert table["secondary_value"].notna().all()
+    runs = pd.DataFrame({"experiment": ["baseline", "baseline", "T2000"], "seed": [0, 1, 0],
+                         "status": ["converged", "diverged", "not_converged"], "converged": [True, False, False]})
+    named = verdicts_table(results, runs).set_index("hypothesis")["unreliable_runs"]
+    assert named["H1"] == "baseline seed 1 (diverged)"
+    assert named["H3"] == "baseline seed 1 (diverged); T2000 seed 0 (not_converged)"
+
+
+def test_least_squares_matches_statsmodels_for_every_resample():
+    import statsmodels.api as sm
+
+    from workflow_scripts.evaluation.verdicts import _least_squares
+
+    rng = np.random.default_rng(0)
+    design = np.column_stack([np.ones(80), rng.normal(size=80), rng.integers(0, 2, 80)])
+    errors = rng.gamma(2.0, 10.0, (2, 80))
+    weights = rng.multinomial(80, np.full(80, 1 / 80), size=3).astype(float)
+    fitted = _least_squares(weights, design, errors)
+    for r in range(3):
+        for s in range(2):
+            reference = sm.WLS(errors[s], design, weights=weights[r]).fit().params
+            assert fitted[r, s] == pytest.approx(reference, rel=1e-8)
+
+
+def test_h3_judges_each_arm_against_its_matched_control_with_holm():
+    """A cap that evens out the errors only as much as less data does is not better balanced."""
+    test = make_test_set()
+    experiments = {"baseline": (size_dependent, 3), "T2000": (constant(0.02), 3), "T2000_random": (constant(0.02), 3),
+                   "T4000": (constant(0.02), 3), "T4000_random": (size_dependent, 3)}
+    rows = h3_balancing(make_preds(test, experiments), ["T2000", "T4000"], FREQUENT, n_resamples=N_RESAMPLES,
+                        controls={"T2000": "T2000_random", "T4000": "T4000_random"})
+    by_arm = {r["comparison"]: r for r in rows}
+    assert set(by_arm) == {"T2000 vs T2000_random", "T4000 vs T4000_random"}
+    assert by_arm["T2000 vs T2000_random"]["verdict"] == "inconclusive"  # as flat as its control
+    assert by_arm["T4000 vs T4000_random"]["verdict"] == "supported"
+    for row in rows:  # Holm over the two arms: the adjusted p is at least the raw one
+        assert row["p_adjusted"] >= row["p_value"]
+        assert row["beside_statistic"] == "delta_cv_mae_frequent_sizes_vs_full_baseline"
+    # against the full baseline both arms look balanced: the control is what tells them apart
+    assert by_arm["T2000 vs T2000_random"]["beside_ci_high"] < 0
+
+
+def test_h3_guard_keeps_an_arm_that_is_worse_overall_from_support():
+    test = make_test_set()
+    experiments = {"baseline": (size_dependent, 3), "T2000": (constant(0.2), 3), "T2000_random": (size_dependent, 3)}
+    (row,) = h3_balancing(make_preds(test, experiments), ["T2000"], FREQUENT, n_resamples=N_RESAMPLES,
+                          controls={"T2000": "T2000_random"})
+    assert row["ci_high"] < 0  # the errors are even across sizes ...
+    assert row["secondary_ci_low"] > 0 and not row["guard_passes"]  # ... but far worse everywhere
+    assert row["verdict"] == "inconclusive" and "not called better balanced" in row["explanation"]

@@ -11,9 +11,12 @@ averages, ``T = sum_a c_a * mean_s theta[a, s]``. Two sources of variation move 
 
 The interval is ``T +- t * sqrt(v_seed + v_test)`` with Student's t at the Welch-Satterthwaite degrees of
 freedom of that sum (the seed part has ``n_a - 1`` per experiment, the bootstrap part counts as exact), so two
-seeds per experiment widen the interval as much as two seeds should. An experiment with one seed has no
-estimate of its seed variance: the interval is then the test-set part alone and is flagged
-(``seed_variance_known`` False); verdicts treat it as inconclusive.
+seeds per experiment widen the interval as much as two seeds should. Where the seeds' variance is estimated as
+exactly 0 (seeds that agree), that formula gives infinite degrees of freedom, a normal quantile on a variance
+that two values estimated; the degrees of freedom are then the seeds' own, ``sum_a (n_a - 1)``: seeds that
+agree are no evidence that seeds cannot disagree. An experiment with one seed has no estimate of its seed
+variance: the interval is then the test-set part alone and is flagged (``seed_variance_known`` False); verdicts
+treat it as inconclusive.
 
 tests/unit/test_intervals.py checks the coverage by simulation: a null effect is excluded in about 5 % of repeats,
 and a molecule-only bootstrap (what the study reported before) excludes it far more often.
@@ -40,8 +43,9 @@ def t_quantile(df: float, level: float = LEVEL) -> float:
 def combine(value: float, seed_parts: list[tuple[float, int]], v_test: float, level: float = LEVEL) -> dict:
     """The interval of ``value`` from seed-variance parts ``(c**2 * var / n, n)`` and a test-set variance.
 
-    Returns ``value``, ``low``, ``high``, ``se``, ``df`` and ``seed_variance_known``. A part with ``n < 2``
-    has an unknown variance: it adds nothing, and ``seed_variance_known`` is False.
+    Returns ``value``, ``low``, ``high``, ``se``, ``df``, ``p_value`` (two-sided, of ``value`` = 0; see
+    :func:`p_value` for another bound) and ``seed_variance_known``. A part with ``n < 2`` has an unknown
+    variance: it adds nothing, and ``seed_variance_known`` is False.
     """
     known = all(n >= 2 for _, n in seed_parts)
     parts = [(v, n) for v, n in seed_parts if n >= 2 and np.isfinite(v)]
@@ -49,10 +53,41 @@ def combine(value: float, seed_parts: list[tuple[float, int]], v_test: float, le
     v_test = float(v_test) if np.isfinite(v_test) else 0.0
     total = v_seed + v_test
     denominator = sum(v**2 / (n - 1) for v, n in parts)
-    df = total**2 / denominator if denominator > 0 else math.inf
+    seeds_df = sum(n - 1 for _, n in parts)
+    # seeds that agree exactly: the seeds' own degrees of freedom, never a normal quantile (module text)
+    df = total**2 / denominator if denominator > 0 else (seeds_df or math.inf)
     half = t_quantile(df, level) * math.sqrt(total) if np.isfinite(value) else math.nan
     return {"value": float(value), "low": float(value - half), "high": float(value + half),
-            "se": math.sqrt(total), "df": float(df), "seed_variance_known": known}
+            "se": math.sqrt(total), "df": float(df), "p_value": p_value(value, 0.0, math.sqrt(total), df),
+            "seed_variance_known": known}
+
+
+def p_value(value: float, bound: float, se: float, df: float) -> float:
+    """Two-sided p of ``value`` = ``bound`` on the interval's t scale: below ``1 - LEVEL`` exactly when the
+    interval excludes ``bound``. NaN where the interval is undefined."""
+    if not np.isfinite([value, bound, se]).all():
+        return math.nan
+    if se == 0:
+        return 1.0 if value == bound else 0.0
+    t = abs(value - bound) / se
+    tail = stats.norm.sf(t) if not np.isfinite(df) else stats.t.sf(t, df)
+    return float(min(1.0, 2 * tail))
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (as statsmodels' ``multipletests(method="holm")``,
+    which tests/unit/test_intervals.py checks it against; that call also runs a full garbage collection, a
+    tenth of a second each time); NaN stays NaN and is left out of the family."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full(len(p), np.nan)
+    known = np.flatnonzero(np.isfinite(p))
+    order = known[np.argsort(p[known], kind="stable")]
+    m = len(order)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted
 
 
 def comparison_interval(per_seed: Mapping[str, np.ndarray], boot: np.ndarray, coefficients: Mapping[str, float],
