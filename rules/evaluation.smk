@@ -35,6 +35,7 @@ rule study_tables:
         overall=run_files(rules.stratum_metrics.output.overall, reference=True),
         timing=run_files(rules.train.output.timing),
         val_log=run_files(rules.train.output.val_log),
+        train_log=run_files(rules.train.output.train_log),
     output:
         by_size=reported_table(f"{TABLES}/metrics_by_size.csv", "by_size"),
         by_element=reported_table(f"{TABLES}/metrics_by_element.csv", "by_element"),
@@ -48,12 +49,15 @@ rule study_tables:
     conda:
         "../envs/qm9.yaml"
     params:
-        # (experiment, seed) of each metrics file, and of each timing and val_log file
+        # (experiment, seed) of each metrics file, and of each timing, val_log and train_log file
         runs=run_list(reference=True),
         trained_runs=run_list(),
         parts={n: e["part"] for n, e in EXPERIMENTS.items()},
         final=FINAL_RUNS,
         convergence=config["evaluation"]["convergence"],
+        failure=config["evaluation"]["failure"],
+        # figure -> the experiments it shows: what a failed run affects
+        figures={n: [e for e, _ in f.experiments] for n, f in CATALOGUE.items()},
         captions=table_captions(
             "by_size", "by_element", "overall", "table2", "training_runs"
         ),

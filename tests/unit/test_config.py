@@ -69,6 +69,9 @@ def test_shipped_config_is_valid(base_config):
          r"defaults.training.scheduler lacks a required key: 'patience'"),
         (("evaluation", "min_seeds_per_arm"), 1, r"evaluation.min_seeds_per_arm = 1 .* >= 2"),
         (("evaluation", "non_inferiority_margin"), 0, r"evaluation.non_inferiority_margin = 0 .* > 0"),
+        (("evaluation", "failure", "divergence_factor"), 1, r"evaluation.failure.divergence_factor = 1 .* > 1"),
+        (("evaluation", "convergence"), {"final_fraction": 0.25, "max_improvement": 0.05},
+         r"evaluation.convergence lacks a required key: 'min_lr_fraction'"),
         (("scales", "quick", "training_threads"), 0, r"scales.quick.training_threads = 0 .* >= 1"),
     ],
 )

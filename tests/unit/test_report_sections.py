@@ -8,8 +8,9 @@ import pytest
 from tests.unit.synthetic_study import synthetic_by_element, synthetic_by_size, synthetic_overall
 from workflow_scripts.figures import catalogue
 from workflow_scripts.figures.style import close, figure
-from workflow_scripts.report.sections import TABLE_INPUTS, build, place_figures
+from workflow_scripts.report.sections import TABLE_INPUTS, _convergence_text, build, place_figures
 
+RULE = {"final_fraction": 0.25, "max_improvement": 0.05, "min_lr_fraction": 0.1}
 EXPERIMENTS = {"baseline": {"part": "baseline"}, "cap_2000": {"part": "balancing"}, "cap_4000": {"part": "balancing"}}
 VERDICT = {"comparison": "baseline", "control": False, "statistic": "s", "value": 0.1, "ci_low": -0.1,
            "ci_high": 0.3, "bound": 0, "seeds": "baseline 2", "verdict": "inconclusive", "secondary_statistic": "",
@@ -25,6 +26,15 @@ def _png(path):
     return path
 
 
+def _runs(rows) -> pd.DataFrame:
+    """A training_runs table: the given columns, the rest as for a settled run."""
+    settled = {"budget_rule": "equal_steps", "n_train": 100, "steps": 10, "epochs_run": 2, "train_seconds": 5.0,
+               "best_val_mae_meV": 40.0, "max_val_mae_after_best_meV": 41.0, "final_improvement": 0.01,
+               "test_mae_meV": 180.0, "test_mae_vs_linear_reference": 0.2, "used_by": "H1-H4", "reused_from": ""}
+    frame = pd.DataFrame([{**settled, **row} for row in rows])
+    return frame.assign(converged=frame["status"] == "converged")
+
+
 def _inputs(folder):
     """Every table the page reads, under names and folders unlike the workflow's: only these paths can be read."""
     folder.mkdir()
@@ -32,10 +42,7 @@ def _inputs(folder):
         "element_frequency": pd.DataFrame({"element": ["H", "F"], "molecules": [130000, 3314]}),
         "by_size": synthetic_by_size(), "by_element": synthetic_by_element(), "overall": synthetic_overall(),
         "table2": pd.DataFrame({"model": ["Default"], "test MAE (meV)": ["31.0 ± 0.7"]}),
-        "training_runs": pd.DataFrame({"experiment": ["baseline"], "seed": [0], "budget_rule": ["equal_steps"],
-                                       "n_train": [100], "steps": [10], "epochs_run": [2], "train_seconds": [5.0],
-                                       "best_val_mae_meV": [40.0], "final_improvement": [0.01], "converged": [True],
-                                       "reused_from": [""]}),
+        "training_runs": _runs([{"experiment": "baseline", "seed": 0, "status": "converged"}]),
         "verdicts": pd.DataFrame([{"hypothesis": h, **VERDICT} for h in ("H1", "H2", "H3", "H4")]),
     }
     paths = {}
@@ -53,7 +60,7 @@ def test_page_reads_only_its_declared_inputs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path / "elsewhere")  # nothing to find beside the inputs either
     out = tmp_path / "page" / "report.html"
     build(out, figures, tables, "tiny", {"pool_size": 400}, EXPERIMENTS, [("baseline", "Default")], "equal_steps", 2,
-          {"final_fraction": 0.25, "max_improvement": 0.05})
+          RULE)
     page = out.read_text()
     assert set(TABLE_INPUTS) == set(tables)
     assert page.count("data:image/png;base64,") == 3 and "missing:" not in page
@@ -77,3 +84,29 @@ def test_figures_go_to_the_catalogues_sections_in_order():
     assert by_title[catalogue.FINAL]["figures"] == [("x.png", "X"), ("z.png", "Z")]
     with pytest.raises(ValueError, match="sections the page does not have"):
         place_figures({}, [("x.png", "X", "Appendix")])
+
+
+def test_every_run_not_converged_is_named_with_what_it_affects():
+    runs = _runs([
+        {"experiment": "baseline", "seed": 0, "status": "converged"},
+        {"experiment": "hp_lr-0.01", "seed": 0, "status": "not_converged", "final_improvement": 0.09,
+         "used_by": "none"},
+        {"experiment": "cap_2000", "seed": 1, "status": "not_converged", "final_improvement": float("nan"),
+         "used_by": "H3; fig06_balanced_error_by_size"},
+        {"experiment": "loss_inverse_frequency-1", "seed": 0, "status": "diverged", "best_val_mae_meV": 721.0,
+         "max_val_mae_after_best_meV": 8000.0, "used_by": "fig08b_inverse_frequency_loss_error_by_size"},
+        {"experiment": "hp_lr-0.1", "seed": 1, "status": "collapsed", "test_mae_meV": 780.0,
+         "test_mae_vs_linear_reference": 0.88, "used_by": "none"},
+    ])
+    text = _convergence_text(runs, RULE)
+    items = re.findall(r"<li>(.*?)</li>", text)
+    assert "2 failed, 2 not converged</b> of 5" in text and "10 % of its peak" in text
+    assert len(items) == 4 and "FAILED: diverged" in items[0] and "FAILED: collapsed" in items[1]  # failed first
+    assert "loss_inverse_frequency-1 seed 0 (validation MAE rose to 8000 meV after its best, 721 meV)" in items[0]
+    assert "fig08b_inverse_frequency_loss_error_by_size" in items[0]
+    assert "780 meV, 0.88 &#215; the linear reference's); used by: none" in items[1]
+    assert "hp_lr-0.01 seed 0 (best validation MAE still fell 9 %); used by: none" in items[2]
+    assert "cap_2000 seed 1 (too few validations to judge); used by: H3; fig06" in items[3]
+    assert "baseline" not in text
+    settled = _convergence_text(runs.iloc[:1], RULE)
+    assert "Every run converged and none failed" in settled and "<li>" not in settled

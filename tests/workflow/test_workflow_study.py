@@ -71,6 +71,8 @@ def test_tables_figures_and_report(study):
     runs = pd.read_csv(tables / "training_runs.csv")
     assert set(runs["experiment"]) == set(TINY["only_experiments"])
     assert set(runs["budget_rule"]) == {"equal_steps"} and runs["converged"].dtype == bool
+    assert set(runs["status"]) <= {"converged", "not_converged", "diverged", "collapsed"}
+    assert (runs["converged"] == (runs["status"] == "converged")).all() and runs["used_by"].notna().all()
     table2 = pd.read_csv(tables / "table2_final_comparison.csv")
     assert len(table2) == 2
     figures = sorted(p.name for p in (study / "results/figures").glob("*.png"))

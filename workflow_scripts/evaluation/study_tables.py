@@ -1,5 +1,7 @@
 """Study-wide tables: per-run metrics files gathered into one long table each, the training runs, and Table 2.
 
+The training runs table says of each run whether it converged, or failed (diverged or collapsed), and why.
+
 Each per-run file comes with its run, (experiment, seed), in the same order as the rule's inputs.
 """
 
@@ -11,6 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from workflow_scripts.figures.catalogue import OVERVIEW
+from workflow_scripts.properties import LINEAR_REFERENCE
 
 Run = tuple[str, int]
 
@@ -49,31 +54,118 @@ def add_timing(overall: pd.DataFrame, timing_paths, runs) -> pd.DataFrame:
     return overall.merge(timing, on=["experiment", "seed"], how="left")
 
 
-def convergence(val_log: pd.DataFrame, final_fraction: float, max_improvement: float) -> dict:
-    """Did a run settle? The relative drop of its best validation MAE during its last ``final_fraction`` of steps.
+# A run's status. A failure outranks convergence: a run can settle on a useless model (early stopping keeps
+# the best epoch of a run that diverged).
+FAILED = ("diverged", "collapsed")
+STATUSES = ("converged", "not_converged", *FAILED)
+# Which verdicts read the runs of each part of the study (rule hypothesis_verdicts); other parts feed figures only.
+VERDICTS_OF_PART = {"baseline": "H1-H4", "balancing": "H3", "targeted": "H4", "placebo": "the placebo check"}
 
-    ``improvement`` = (best before that part - best overall) / best before; ``converged`` when it is below
-    ``max_improvement``. A run with no validation before its final part cannot be judged (NaN, not converged).
+
+def judged_until(train_log: pd.DataFrame, min_lr_fraction: float) -> float:
+    """The last step whose learning rate was at least ``min_lr_fraction`` of the run's peak.
+
+    Under a decaying schedule the last steps barely move the weights, so a run looks settled there whatever it
+    would still have learned; convergence is judged over the steps before this one.
+    """
+    lr = train_log.loc[np.isfinite(train_log["lr"]), ["step", "lr"]]
+    if lr.empty:
+        return float("nan")
+    return float(lr.loc[lr["lr"] >= min_lr_fraction * lr["lr"].max(), "step"].max())
+
+
+def convergence(val_log: pd.DataFrame, train_log: pd.DataFrame, final_fraction: float, max_improvement: float,
+                min_lr_fraction: float) -> dict:
+    """Had a run settled while its learning rate still mattered?
+
+    The window: the run's steps up to :func:`judged_until`. ``final_improvement`` = (best validation MAE before the
+    window's last ``final_fraction`` - best in the window) / best before; converged when below ``max_improvement``.
+    It cannot be judged (NaN, not converged) without a validation both before that last part and in it.
+    A run that early stopping ended stopped before its learning rate decayed, so its window runs to its last step,
+    and the validations without a new best that ended it fill the last part: it counts as converged, rightly so
+    (it had stopped improving at a learning rate that still moved it). Whether it stopped at a useful model is
+    what the diverged and collapsed checks say.
     """
     val = val_log.sort_values("step")
-    if val.empty:
-        return {"best_val_mae_meV": float("nan"), "final_improvement": float("nan"), "converged": False}
-    split = (1 - final_fraction) * val["step"].max()
+    best = float(val["val_mae_meV"].min()) if not val.empty else float("nan")
+    start, end = float(train_log["step"].min()), judged_until(train_log, min_lr_fraction)
+    split = start + (1 - final_fraction) * (end - start)
     before = val.loc[val["step"] <= split, "val_mae_meV"]
-    best = float(val["val_mae_meV"].min())
-    if before.empty:
-        return {"best_val_mae_meV": best, "final_improvement": float("nan"), "converged": False}
-    improvement = (float(before.min()) - best) / float(before.min())
-    return {"best_val_mae_meV": best, "final_improvement": improvement, "converged": bool(improvement < max_improvement)}
+    last_part = val.loc[(val["step"] > split) & (val["step"] <= end), "val_mae_meV"]
+    if before.empty or last_part.empty:
+        return {"best_val_mae_meV": best, "judged_until_step": end, "final_improvement": float("nan"),
+                "converged": False}
+    best_before = float(before.min())
+    improvement = max(0.0, best_before - float(last_part.min())) / best_before
+    return {"best_val_mae_meV": best, "judged_until_step": end, "final_improvement": improvement,
+            "converged": bool(improvement < max_improvement)}
 
 
-def training_runs(timing_paths, val_log_paths, runs, parts: dict[str, str], final_fraction: float,
-                  max_improvement: float) -> pd.DataFrame:
-    """One row per training run: its step budget, time, best validation MAE and whether it converged.
-
-    ``runs`` are the runs of both file lists, in their order.
+def divergence(val_log: pd.DataFrame, divergence_factor: float) -> dict:
+    """Did the validation MAE blow up after the best epoch? Diverged when a later one exceeds ``divergence_factor``
+    x the best. A spike before the best epoch is left alone: the run recovered from it. A non-finite validation
+    MAE counts as infinitely bad.
     """
-    val_logs = dict(_with_runs(val_log_paths, runs))
+    mae = val_log.sort_values("step")["val_mae_meV"].to_numpy(dtype=float)
+    mae = np.where(np.isfinite(mae), mae, np.inf)
+    if mae.size == 0 or not np.isfinite(mae.min()):
+        return {"max_val_mae_after_best_meV": float("nan"), "diverged": bool(mae.size)}
+    after = mae[int(np.argmin(mae)) + 1:]
+    worst = float(after.max()) if after.size else float("nan")
+    return {"max_val_mae_after_best_meV": worst, "diverged": bool(after.size and worst > divergence_factor * mae.min())}
+
+
+def collapse(test_mae: float, reference_mae: float, collapse_fraction: float) -> dict:
+    """Did the run learn next to nothing beyond composition? Its test MAE against the linear reference's.
+
+    Both are on the one held-out test set every run shares. The test set is used here as a diagnostic only: no
+    model, epoch or setting is chosen by it, and no verdict's statistic changes; it labels the run in the tables
+    and the report. (Validation would do as well, but the linear reference is never evaluated on it.)
+    Unknown when either MAE is missing.
+    """
+    ratio = float(test_mae) / reference_mae if reference_mae else float("nan")
+    return {"test_mae_meV": float(test_mae), "test_mae_vs_linear_reference": ratio,
+            "collapsed": bool(np.isfinite(ratio) and ratio > collapse_fraction)}
+
+
+def run_status(val_log: pd.DataFrame, train_log: pd.DataFrame, test_mae: float, reference_mae: float,
+               convergence_rule: dict, failure: dict) -> dict:
+    """A run's status (``STATUSES``) with its evidence; ``converged`` is True only for a converged run."""
+    row = {**convergence(val_log, train_log, **convergence_rule),
+           **divergence(val_log, failure["divergence_factor"]),
+           **collapse(test_mae, reference_mae, failure["collapse_fraction"])}
+    status = ("diverged" if row["diverged"] else "collapsed" if row["collapsed"]
+              else "converged" if row["converged"] else "not_converged")
+    for flag in ("diverged", "collapsed"):
+        del row[flag]
+    return {**row, "status": status, "converged": status == "converged"}
+
+
+def used_by(experiment: str, part: str, figures: dict) -> str:
+    """What reads a run beyond the tables: its part's verdicts and the figures that show it (``figures``: name ->
+    experiments shown), or "none". The overview shows every experiment, so it is left out."""
+    uses = [VERDICTS_OF_PART[part]] if part in VERDICTS_OF_PART else []
+    uses += [name for name, shown in figures.items() if name != OVERVIEW and experiment in shown]
+    return "; ".join(uses) or "none"
+
+
+def overall_mae(overall: pd.DataFrame) -> dict[Run, float]:
+    """Each run's test MAE over the whole test set (the metrics_overall "all" rows), by (experiment, seed)."""
+    rows = overall[overall["group"] == "all"]
+    return {(str(e), int(s)): float(m) for e, s, m in zip(rows["experiment"], rows["seed"], rows["mae_meV"])}
+
+
+def training_runs(timing_paths, val_log_paths, train_log_paths, runs, parts: dict[str, str], overall: pd.DataFrame,
+                  convergence_rule: dict, failure: dict, figures: dict | None = None) -> pd.DataFrame:
+    """One row per training run: its step budget, time, status (``STATUSES``) with its evidence, and its uses.
+
+    ``runs`` are the runs of the three file lists, in their order; ``overall``: the gathered metrics_overall
+    tables, the linear reference's included; ``figures``: figure name -> the experiments it shows.
+    """
+    val_logs, train_logs = dict(_with_runs(val_log_paths, runs)), dict(_with_runs(train_log_paths, runs))
+    test_mae = overall_mae(overall)
+    reference = [m for (e, _), m in test_mae.items() if e == LINEAR_REFERENCE]
+    reference_mae = float(np.mean(reference)) if reference else float("nan")
     rows = []
     for (experiment, seed), path in _with_runs(timing_paths, runs):
         timing = json.loads(Path(path).read_text())
@@ -82,8 +174,9 @@ def training_runs(timing_paths, val_log_paths, runs, parts: dict[str, str], fina
                "step_budget": timing.get("step_budget"), "epochs_run": timing.get("epochs_run"),
                "n_train": timing.get("n_train"), "train_seconds": timing.get("train_seconds"),
                "reused_from": timing.get("reused_from", "")}
-        if (experiment, seed) in val_logs:
-            row.update(convergence(pd.read_csv(val_logs[(experiment, seed)]), final_fraction, max_improvement))
+        row.update(run_status(pd.read_csv(val_logs[(experiment, seed)]), pd.read_csv(train_logs[(experiment, seed)]),
+                              test_mae.get((experiment, seed), float("nan")), reference_mae, convergence_rule, failure))
+        row["used_by"] = used_by(experiment, row["study_part"], figures or {})
         rows.append(row)
     return pd.DataFrame(rows)
 

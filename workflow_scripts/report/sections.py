@@ -11,8 +11,9 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from workflow_scripts.config.experiments import VERDICT_PARTS, baseline_of, in_parts
+from workflow_scripts.config.experiments import baseline_of, in_parts
 from workflow_scripts.evaluation.intervals import seed_summary
+from workflow_scripts.evaluation.study_tables import FAILED
 from workflow_scripts.evaluation.verdicts import DECISION_RULE
 from workflow_scripts.figures import catalogue
 from workflow_scripts.figures.catalogue import TABLES
@@ -93,18 +94,42 @@ def _placebo_text(verdicts: pd.DataFrame) -> str:
             f"judged by the H3 and H4 statistics it must show no effect.</p><ul>{''.join(lines)}</ul><p>{verdict}</p>")
 
 
-def _convergence_text(runs: pd.DataFrame, convergence: dict, compared: list[str]) -> str:
-    judged = runs[runs["experiment"].isin(compared)]
-    late = judged[~judged["converged"].astype(bool)]
-    rule = (f"a run counts as converged when its best validation MAE fell by less than "
-            f"{100 * convergence['max_improvement']:g} % during its last {100 * convergence['final_fraction']:g} % of steps")
-    if late.empty:
-        return f"<p><b>Convergence.</b> Every run the verdicts compare converged ({rule}).</p>"
-    names = ", ".join(f"{r.experiment} seed {r.seed} ({100 * r.final_improvement:.0f} %)"
-                      if pd.notna(r.final_improvement) else f"{r.experiment} seed {r.seed} (too few epochs to judge)"
-                      for r in late.itertuples())
-    return (f"<p><b>Convergence: not every run settled</b> ({rule}): {html.escape(names)}. Their verdicts compare "
-            "models that were still improving; train longer (a larger <code>epochs</code>) before relying on them.</p>")
+def _status_evidence(run) -> str:
+    """Why a run is not converged, in numbers from its training_runs row."""
+    if run.status == "diverged":
+        worst = run.max_val_mae_after_best_meV
+        rise = f"rose to {worst:.0f} meV" if pd.notna(worst) else "was never finite"
+        return f"validation MAE {rise} after its best, {run.best_val_mae_meV:.0f} meV"
+    if run.status == "collapsed":
+        return (f"test MAE {run.test_mae_meV:.0f} meV, {run.test_mae_vs_linear_reference:.2f} &#215; the linear "
+                "reference's")
+    if pd.notna(run.final_improvement):
+        return f"best validation MAE still fell {100 * run.final_improvement:.0f} %"
+    return "too few validations to judge"
+
+
+def _convergence_text(runs: pd.DataFrame, convergence: dict) -> str:
+    """Every training run that did not converge, failed ones first, each with its evidence and what reads it."""
+    rule = (f"converged: its best validation MAE fell by less than {100 * convergence['max_improvement']:g} % during "
+            f"the last {100 * convergence['final_fraction']:g} % of the steps whose learning rate was at least "
+            f"{100 * convergence['min_lr_fraction']:g} % of its peak; failed: diverged (validation MAE far above its "
+            "best after it) or collapsed (test MAE not far below the linear reference's, or above it)")
+    flagged = runs[runs["status"] != "converged"]
+    if flagged.empty:
+        return f"<p><b>Training runs.</b> Every run converged and none failed ({rule}).</p>"
+    flagged = flagged.assign(failed=flagged["status"].isin(FAILED))
+    flagged = flagged.sort_values("failed", ascending=False, kind="stable")  # failed runs first
+    items = []
+    for run in flagged.itertuples():
+        label = f'<b style="color:#b42318">FAILED: {run.status}</b>' if run.failed else "<b>not converged</b>"
+        items.append(f"<li>{label} {html.escape(str(run.experiment))} seed {run.seed} ({_status_evidence(run)}); "
+                     f"used by: {html.escape(str(run.used_by))}</li>")
+    n_failed = int(flagged["failed"].sum())
+    return (f"<p><b>Training runs: {n_failed} failed, {len(flagged) - n_failed} not converged</b> of {len(runs)} "
+            f"({rule}). A failed run's numbers describe a broken training, not its settings: train it again (a "
+            "lower learning rate) before reading what uses it; a run not converged was still improving, or too "
+            f"short to judge: train longer. (Used by: the verdicts and figures besides the overview.)</p>"
+            f"<ul>{''.join(items)}</ul>")
 
 
 def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, experiments: dict, final: list,
@@ -130,8 +155,7 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
                 f"<p><b>Training budget:</b> {html.escape(BUDGET_RULES[budget_rule])}.</p>"
                 f"<p><b>Decision rule:</b> {html.escape(DECISION_RULE.format(min_seeds=min_seeds))}</p>"
                 + _verdict_text(verdicts)
-                + _convergence_text(runs, convergence, sorted(set(runs["experiment"]) & set(
-                    in_parts(experiments, *VERDICT_PARTS))))
+                + _convergence_text(runs, convergence)
                 + _placebo_text(verdicts)
             ),
             "tables": [
@@ -141,7 +165,8 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
                            "secondary_ci_high"]]),
                 (TABLES["training_runs"].caption,
                  runs[["experiment", "seed", "budget_rule", "n_train", "steps", "epochs_run", "train_seconds",
-                       "best_val_mae_meV", "final_improvement", "converged", "reused_from"]]),
+                       "status", "best_val_mae_meV", "max_val_mae_after_best_meV", "final_improvement",
+                       "test_mae_vs_linear_reference", "used_by", "reused_from"]]),
             ],
         },
         catalogue.DATA: {
