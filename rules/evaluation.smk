@@ -70,6 +70,8 @@ rule hypothesis_verdicts:
         predictions=run_files(rules.train.output.predictions, VERDICT_EXPERIMENTS),
         baseline_subset=SUBSET.format(subset=EXPERIMENTS[BASELINE]["subset"]),
         size_histogram=rules.dataset_counts.output.size_histogram,
+        # to name, beside each verdict, the runs it compares that failed or did not converge
+        training_runs=rules.study_tables.output.training_runs,
     output:
         verdicts=reported_table(f"{TABLES}/hypothesis_verdicts.csv", "verdicts"),
     log:
@@ -82,6 +84,8 @@ rule hypothesis_verdicts:
         runs=run_list(VERDICT_EXPERIMENTS),
         baseline=BASELINE,
         balanced=experiments_of("balancing"),
+        # each capped arm's random subset of as many molecules (H3 compares them)
+        controls=matched_controls(EXPERIMENTS, config["subsets"]),
         targeted=experiments_of("targeted"),
         placebo=next(iter(experiments_of("placebo")), None),
         threshold=config["evaluation"]["large_molecule_threshold"],

@@ -252,9 +252,9 @@ def test_predict_names_a_trained_experiment_and_one_of_its_seeds(base_config):
     with pytest.raises(ConfigError, match=r"^config: predict.experiment = 'linear_reference' is not a trained "
                                           r"experiment of this study; choose one of \["):
         run_of(experiment="linear_reference")
-    # the quick scale keeps 2 of the baseline's 3 seeds
-    with pytest.raises(ConfigError, match=r"^config: predict.seed = 2 is not a seed of baseline at scale quick; "
-                                          r"choose one of \[0, 1\]"):
-        run_of(seed=2)
+    # the quick scale keeps the baseline's 3 seeds
+    with pytest.raises(ConfigError, match=r"^config: predict.seed = 3 is not a seed of baseline at scale quick; "
+                                          r"choose one of \[0, 1, 2\]"):
+        run_of(seed=3)
     with pytest.raises(ConfigError, match=r"^config: predict.molecules = \[\] is not allowed"):
         run_of(molecules=[])

@@ -80,3 +80,15 @@ def test_fit_needs_molecules():
     empty = pd.DataFrame({f"n_{e}": [] for e in ELEMENTS} | {"U0": []})
     with pytest.raises(ValueError):
         fit(empty)
+
+
+def test_reference_molecules_are_the_subset_or_the_whole_training_split():
+    from workflow_scripts.training.linear_reference import reference_molecules
+
+    split = pd.DataFrame({"gdb_id": [1, 2, 3, 4], "split": ["train", "train", "val", "test"]})
+    subset = split.iloc[[1]]
+    assert reference_molecules(split, subset, {"energy_reference": "fitted"}) is subset
+    own = reference_molecules(split, subset, {"energy_reference_molecules": "subset"})
+    assert own["gdb_id"].tolist() == [2]
+    shared = reference_molecules(split, subset, {"energy_reference_molecules": "training_split"})
+    assert shared["gdb_id"].tolist() == [1, 2]

@@ -177,25 +177,28 @@ def test_identical_trainings_run_once(study):
     assert not (reused / "checkpoints").exists()  # never trained
 
 
-# The issue's placebo: arms with the baseline's settings and other seeds, judged by H3 and H4 as if they were
-# a balanced and a targeted experiment. Three seeds each, so the verdicts can decide.
+# The placebo: arms with the baseline's settings and other seeds, judged by H3 and H4 as if they were a balanced
+# and a targeted experiment; beside them an arm with a planted effect (the baseline's settings at a learning
+# rate that leaves the network untrained), which the same verdicts must catch, so that this test can fail.
+# Three seeds each, and 11 of the thesis's 22 epochs instead of 1, so the tiny models learn something.
 PLACEBO = tiny_config(
-    "baseline", "balanced_placebo", "targeted_placebo",
-    scales={"tiny": {"max_seeds": 3}},
+    "baseline", "balanced_placebo", "targeted_placebo", "targeted_planted",
+    scales={"tiny": {"max_seeds": 3, "epochs_factor": 0.5}},
     experiments={
         "baseline": {"part": "baseline", "seeds": [0, 1, 2]},
         "balanced_placebo": {"part": "balancing", "seeds": [10, 11, 12]},
         "targeted_placebo": {"part": "targeted", "seeds": [20, 21, 22]},
+        "targeted_planted": {"part": "targeted", "seeds": [30, 31, 32], "training": {"lr": 1.0e-7}},
     },
 )
 
 
-def test_placebo_arms_show_no_effect(tmp_path_factory):
+def test_placebo_arms_show_no_effect_and_a_planted_effect_is_found(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("placebo")
     run_snakemake(workdir, PLACEBO, "--cores", "2", "results/tables/hypothesis_verdicts.csv")
-    verdicts = pd.read_csv(workdir / "results/tables/hypothesis_verdicts.csv").set_index("hypothesis")
-    h3, h4 = verdicts.loc["H3"], verdicts.loc["H4"]
-    assert h3["comparison"] == "balanced_placebo vs baseline" and h4["comparison"] == "targeted_placebo vs baseline"
+    verdicts = pd.read_csv(workdir / "results/tables/hypothesis_verdicts.csv").set_index("comparison")
+    h3, h4 = verdicts.loc["balanced_placebo vs baseline"], verdicts.loc["targeted_placebo vs baseline"]
+    assert (h3["hypothesis"], h4["hypothesis"]) == ("H3", "H4")
     for row in (h3, h4):
         assert row["n_seeds"] == 3
         assert row["ci_low"] <= 0 <= row["ci_high"], row["explanation"]  # no effect
@@ -203,6 +206,10 @@ def test_placebo_arms_show_no_effect(tmp_path_factory):
     assert h3["verdict"] == "inconclusive"  # "balancing equalizes the errors" is not claimed
     # H4's claim is "not worse": a placebo may meet it, but only as "not worse", never as a difference
     assert h4["verdict"] in ("inconclusive", "supported")
+    planted = verdicts.loc["targeted_planted vs baseline"]
+    assert planted["verdict"] == "contradicted", planted["explanation"]  # worse by more than the margin
+    assert planted["ci_low"] > planted["bound"] > 0
+    assert planted["secondary_ci_low"] > 0  # and worse on the small molecules too
     predictions = [pd.read_parquet(workdir / f"results/experiments/{name}/seed{seed}/predictions.parquet")
                    for name, seed in (("baseline", 0), ("balanced_placebo", 10))]
     assert not np.allclose(predictions[0]["U0_pred_eV"], predictions[1]["U0_pred_eV"])  # other seeds, other models

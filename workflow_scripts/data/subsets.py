@@ -41,13 +41,17 @@ def select(split: pd.DataFrame, definition: dict, seed: int, cap: int | None = N
     return chosen.sort_values("gdb_id").reset_index(drop=True)
 
 
-def validation_for(split: pd.DataFrame, definition: dict) -> pd.DataFrame:
-    """Validation molecules for a subset: same size range as its training data.
+def validation_for(split: pd.DataFrame, definition: dict, which: str = "subset_sizes") -> pd.DataFrame:
+    """Validation molecules for a subset: same size range as its training data (``subset_sizes``), or the whole
+    validation set (``full``, the baseline's: an experiment compared with the baseline chooses its checkpoint
+    on the same molecules).
 
     Caps are not applied: early stopping should judge the model on the
     distribution the experiment aims at, and caps only re-weight it.
     """
-    val = _within_size_range(split[split["split"] == "val"], definition)
+    val = split[split["split"] == "val"]
+    if which == "subset_sizes":
+        val = _within_size_range(val, definition)
     return val.sort_values("gdb_id").reset_index(drop=True)
 
 

@@ -17,15 +17,16 @@ frequent = set(histogram.loc[histogram["frequent"], "n_atoms"].astype(int))
 common = dict(n_resamples=p.resamples, seed=p.seed, min_seeds=p.min_seeds)
 results = [
     verdicts.h1_rare_sizes(preds, verdicts.size_counts(train), frequent, experiment=p.baseline, **common),
-    verdicts.h2_rare_elements(preds, verdicts.element_counts(train), experiment=p.baseline, **common),
+    verdicts.h2_rare_elements(preds, verdicts.element_counts(train), frequent, experiment=p.baseline, **common),
 ]
 if p.balanced:
-    results.append(verdicts.h3_balancing(preds, p.balanced, frequent, baseline=p.baseline, placebo=p.placebo,
-                                         **common))
+    results.append(verdicts.h3_balancing(preds, p.balanced, frequent, baseline=p.baseline, controls=p.controls,
+                                         placebo=p.placebo, **common))
 for i, targeted in enumerate(p.targeted):
     results.append(verdicts.h4_targeted(preds, targeted, baseline=p.baseline, threshold=p.threshold,
                                         margin=p.margin, placebo=p.placebo if i == 0 else None, **common))
-table = verdicts.verdicts_table(results)
+table = verdicts.verdicts_table(results, pd.read_csv(snakemake.input.training_runs))
 write_csv(table, snakemake.output.verdicts)
 for row in table.itertuples():
-    log.info("%s (%s): %s; %s", row.hypothesis, row.comparison, row.verdict, row.explanation)
+    log.info("%s (%s): %s; %s%s", row.hypothesis, row.comparison, row.verdict, row.explanation,
+             f" Runs that failed or did not converge: {row.unreliable_runs}." if row.unreliable_runs else "")

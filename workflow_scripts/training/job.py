@@ -41,7 +41,8 @@ def run(snakemake, gpu=None) -> None:
     position = pd.Series(np.arange(len(split)), index=split["gdb_id"])  # pool index (store / database row)
     idx = {
         "train": position.loc[subset["gdb_id"]].to_numpy(),
-        "val": position.loc[validation_for(split, snakemake.params.subset_definition)["gdb_id"]].to_numpy(),
+        "val": position.loc[validation_for(split, snakemake.params.subset_definition,
+                                           settings["training"].get("validation", "subset_sizes"))["gdb_id"]].to_numpy(),
         "test": np.flatnonzero(split["split"].to_numpy() == "test"),
     }
     loss = settings["loss"]
@@ -52,9 +53,10 @@ def run(snakemake, gpu=None) -> None:
     atomref = None
     if settings["model"]["energy_reference"] == "fitted":
         energies = pd.read_parquet(snakemake.input.table, columns=["gdb_id", "U0"])
-        reference = linear_reference.fit(subset.merge(energies, on="gdb_id"), intercept=False)
+        fitted_on = linear_reference.reference_molecules(split, subset, settings["model"])
+        reference = linear_reference.fit(fitted_on.merge(energies, on="gdb_id"), intercept=False)
         atomref = linear_reference.atom_energies_by_number(reference)
-        log.info("fitted atom energies (eV): %s", ", ".join(f"{e} {v:.4f}" for e, v in reference.coefficients.items()))
+        log.info("atom energies fitted on %d training molecules (eV): %s", len(fitted_on), ", ".join(f"{e} {v:.4f}" for e, v in reference.coefficients.items()))
     timing = train(snakemake.input.data, idx, weights, settings, int(snakemake.wildcards.seed),
                    out.model.rsplit("/", 1)[0], threads=snakemake.threads, atomref=atomref,
                    n_training_set=int((split["split"] == "train").sum()),

@@ -65,3 +65,12 @@ def atom_energies_by_number(reference: LinearReference, zmax: int = ZMAX) -> np.
     for symbol, value in reference.coefficients.items():
         atomref[ATOMIC_NUMBERS[symbol]] = value
     return atomref
+
+
+def reference_molecules(split: pd.DataFrame, subset: pd.DataFrame, model_settings: dict) -> pd.DataFrame:
+    """The training molecules a fitted energy reference is fitted on: the experiment's own subset, or every
+    training molecule of the split (``model.energy_reference_molecules: training_split``, the baseline's
+    reference: H4 compares targeted training with the baseline at the same reference)."""
+    if model_settings.get("energy_reference_molecules", "subset") == "training_split":
+        return split[split["split"] == "train"]
+    return subset
