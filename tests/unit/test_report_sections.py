@@ -15,7 +15,8 @@ EXPERIMENTS = {"baseline": {"part": "baseline"}, "cap_2000": {"part": "balancing
 VERDICT = {"comparison": "baseline", "control": False, "statistic": "s", "value": 0.1, "ci_low": -0.1,
            "ci_high": 0.3, "bound": 0, "seeds": "baseline 2", "verdict": "inconclusive", "secondary_statistic": "",
            "secondary_value": 0, "secondary_ci_low": 0, "secondary_ci_high": 0, "statement": "claim",
-           "explanation": "why", "placebo_passes": True}
+           "explanation": "why", "placebo_passes": True, "method": "least squares", "p_adjusted": float("nan"),
+           "unreliable_runs": "cap_2000 seed 1 (diverged)"}
 
 
 def _png(path):
@@ -72,6 +73,8 @@ def test_page_reads_only_its_declared_inputs(tmp_path, monkeypatch):
     assert baseline.index("Figure 3: per size.") < baseline.index("Figure 4: per element.")
     assert catalogue.TABLES["table2"].caption in page and "31.0 &#177; 0.7" in page
     assert "Default: baseline" in page
+    # each verdict names its method and the runs it compares that failed or did not converge
+    assert "Method: least squares." in page and "did not converge:</b> cap_2000 seed 1 (diverged)" in page
 
 
 def test_figures_go_to_the_catalogues_sections_in_order():

@@ -69,10 +69,13 @@ def _overall_view(overall: pd.DataFrame, experiments) -> pd.DataFrame:
 def _verdict_text(verdicts: pd.DataFrame) -> str:
     items = []
     for row in verdicts[~verdicts["control"].fillna(False).astype(bool)].itertuples():
+        unreliable = (f"<br><b>Runs compared that failed or did not converge:</b> {html.escape(row.unreliable_runs)}"
+                      if isinstance(row.unreliable_runs, str) and row.unreliable_runs else "")
         items.append(
             f"<li><b>{html.escape(row.hypothesis)}</b> ({html.escape(str(row.comparison))}): "
             f"{verdict_badge(row.verdict)} {html.escape(str(row.statement))}<br>"
-            f"<span>{html.escape(str(row.explanation))}</span></li>"
+            f"<span>{html.escape(str(row.explanation))}</span><br>"
+            f"<small>Method: {html.escape(str(row.method))}.</small>{unreliable}</li>"
         )
     return "<ul>" + "".join(items) + "</ul>"
 
@@ -161,8 +164,8 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
             "tables": [
                 (TABLES["verdicts"].caption,
                  verdicts[["hypothesis", "comparison", "control", "statistic", "value", "ci_low", "ci_high", "bound",
-                           "seeds", "verdict", "secondary_statistic", "secondary_value", "secondary_ci_low",
-                           "secondary_ci_high"]]),
+                           "p_adjusted", "seeds", "verdict", "secondary_statistic", "secondary_value",
+                           "secondary_ci_low", "secondary_ci_high", "unreliable_runs"]]),
                 (TABLES["training_runs"].caption,
                  runs[["experiment", "seed", "budget_rule", "n_train", "steps", "epochs_run", "train_seconds",
                        "status", "best_val_mae_meV", "max_val_mae_after_best_meV", "final_improvement",
