@@ -52,6 +52,7 @@ rule split:
         "../envs/qm9.yaml"
     params:
         pool_size=SCALE["pool_size"],
+        test_size=SCALE["test_size"],
         split=config["split"],
     script:
         "../workflow_scripts/scripts/split.py"

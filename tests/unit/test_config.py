@@ -111,6 +111,17 @@ def test_split_fractions_must_leave_training_data(base_config):
         check(config)
 
 
+def test_a_test_size_beyond_the_molecules_outside_the_pool_stops_the_run(base_config):
+    """The quick scale's 12,000 test molecules need 11,200 from outside its pool of 4,000."""
+    config = with_change(base_config, ("data", "max_molecules"), 14000)
+    with pytest.raises(ConfigError, match=r"^config: scales.quick.test_size = 12000 needs 11200 test molecules from "
+                                          r"outside the pool, but only 10000 .* lower it to at most 10800, set it to "
+                                          r"null \(the pool's test part alone\), or raise data.max_molecules$"):
+        check(config)
+    config["scales"]["quick"]["test_size"] = None
+    check(config)
+
+
 @pytest.mark.workflow
 def test_snakemake_stops_before_any_job(tmp_path):
     result = run_snakemake(tmp_path, {"data": {"source": "zenodo"}}, "--cores", "1", check=False)

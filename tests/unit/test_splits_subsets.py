@@ -3,8 +3,11 @@
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from workflow_scripts.data.splits import assign_splits, make_split, sample_pool
+from tests.conftest import REPO
+from workflow_scripts.config import ConfigError
+from workflow_scripts.data.splits import IN_POOL, assign_splits, held_out_counts, make_split, sample_pool
 from workflow_scripts.data.subsets import SubsetError, cap_for_pool, check_batch_fits, check_not_empty, select, validation_for
 
 
@@ -86,3 +89,90 @@ def test_make_split_from_real_metadata_is_byte_identical(tmp_path):
     a.to_parquet(tmp_path / "a.parquet")
     b.to_parquet(tmp_path / "b.parquet")
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+
+
+def test_extra_test_molecules_leave_the_pool_and_its_split_unchanged():
+    meta = fake_meta()
+    pool_only = make_split(meta, 1000, 0.2, 0.1, seed=7)
+    grown = make_split(meta, 1000, 0.2, 0.1, seed=7, test_size=700)
+    # the pool's rows first, as without test_size: same molecules, same split, same rows of the store
+    pd.testing.assert_frame_equal(grown.iloc[:1000], pool_only)
+    assert pool_only[IN_POOL].all()
+    extra = grown.iloc[1000:]
+    assert len(extra) == 500 and not extra[IN_POOL].any() and (extra["split"] == "test").all()
+    assert not set(extra["gdb_id"]) & set(pool_only["gdb_id"]) and extra["gdb_id"].is_monotonic_increasing
+    assert (grown["split"] == "test").sum() == 700 and grown["gdb_id"].is_unique
+    # stratified like the pool: each size's share of the extra molecules is its share outside the pool
+    outside = meta[~meta["gdb_id"].isin(pool_only["gdb_id"])]
+    expected = outside["n_atoms"].value_counts() * 500 / len(outside)
+    assert (extra["n_atoms"].value_counts().reindex(expected.index, fill_value=0) - expected).abs().max() <= 2
+
+
+def test_extra_test_molecules_are_deterministic_by_seed():
+    meta = fake_meta()
+    a = make_split(meta, 1000, 0.2, 0.1, seed=7, test_size=700)
+    pd.testing.assert_frame_equal(a, make_split(meta, 1000, 0.2, 0.1, seed=7, test_size=700))
+    assert set(a["gdb_id"]) != set(make_split(meta, 1000, 0.2, 0.1, seed=8, test_size=700)["gdb_id"])
+
+
+def test_a_test_size_that_does_not_fit_names_the_setting():
+    meta = fake_meta()
+    # 2000 molecules outside the pool of 1000, 200 test molecules in it: at most 2200
+    make_split(meta, 1000, 0.2, 0.1, seed=7, test_size=2200)
+    with pytest.raises(ConfigError, match=r"^config: scales.quick.test_size = 2201 needs 2001 test molecules "
+                                          r"from outside the pool, but only 2000 .* lower it to at most 2200"):
+        make_split(meta, 1000, 0.2, 0.1, seed=7, test_size=2201, scale="quick")
+    with pytest.raises(ConfigError, match=r"scales.quick.test_size = 150 is smaller than the pool's own test part "
+                                          r"\(200 molecules"):
+        make_split(meta, 1000, 0.2, 0.1, seed=7, test_size=150, scale="quick")
+
+
+def test_quick_test_set_holds_enough_molecules_of_every_frequent_stratum():
+    """On all of QM9 with the shipped quick settings: the floors the strata are judged with."""
+    from workflow_scripts.data.metadata import element_counts
+    from workflow_scripts.data.qm9_qm9pack import read_qm9pack
+
+    records = read_qm9pack()
+    meta = pd.DataFrame({"gdb_id": records.gdb_id, "n_atoms": records.n_atoms, **element_counts(records)})
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    quick, split = config["scales"]["quick"], config["split"]
+    settings = (meta, quick["pool_size"], split["test_fraction"], split["validation_fraction"], split["seed"])
+    table, pool_only = make_split(*settings, test_size=quick["test_size"]), make_split(*settings)
+    pd.testing.assert_frame_equal(table[table[IN_POOL]], pool_only)  # the study's training molecules stay
+    assert (table["split"] == "test").sum() == quick["test_size"] >= 10 * (pool_only["split"] == "test").sum()
+    shares = meta["n_atoms"].value_counts(normalize=True)
+    frequent = shares[shares > config["analysis"]["frequent_bin_fraction"]].index
+    assert sorted(frequent) == [*range(12, 24), 25]
+    counts = held_out_counts(table)
+    assert min(counts["by_size"][size] for size in frequent) >= 100, counts["by_size"]
+    assert min(counts["by_element"].values()) >= 100 and counts["by_element"]["F"] >= 150, counts["by_element"]
+
+
+def test_extra_test_molecules_train_the_same_model(tmp_path):
+    """The pool keeps its rows of the packed store: a training reads the same molecules, bit for bit the same model."""
+    import torch
+
+    from tests.unit.tiny_training import FITTED
+    from workflow_scripts.data.metadata import read_metadata, write_metadata
+    from workflow_scripts.data.qm9_qm9pack import read_qm9pack
+    from workflow_scripts.training import linear_reference
+    from workflow_scripts.training.loop import train
+    from workflow_scripts.training.packed_data import build_store
+    from workflow_scripts.training.weights import loss_weights
+
+    write_metadata(read_qm9pack(max_molecules=2000), tmp_path / "qm9.parquet")
+    meta = read_metadata(tmp_path / "qm9.parquet")
+    energies = meta[["gdb_id", "U0"]]
+    weights = {}
+    for name, test_size in (("pool", None), ("grown", 400)):
+        split = make_split(meta, 200, 0.2, 0.2, seed=0, test_size=test_size)
+        build_store(tmp_path / "qm9.parquet", split["gdb_id"], tmp_path / f"{name}.npz")
+        idx = {s: np.flatnonzero(split["split"].to_numpy() == s) for s in ("train", "val", "test")}
+        sizes = split["n_atoms"].to_numpy()
+        reference = linear_reference.fit(split.iloc[idx["train"]].merge(energies, on="gdb_id"), intercept=False)
+        train(tmp_path / f"{name}.npz", idx, loss_weights("inverse_frequency", sizes, sizes[idx["train"]], 0, 1.0),
+              FITTED, 0, tmp_path / name, atomref=linear_reference.atom_energies_by_number(reference),
+              progress_bar=False)
+        weights[name] = torch.load(tmp_path / name / "model.pt", weights_only=True)["state_dict"]
+    assert weights["pool"].keys() == weights["grown"].keys()
+    assert all(torch.equal(weights["pool"][key], weights["grown"][key]) for key in weights["pool"])

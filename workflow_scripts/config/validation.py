@@ -13,8 +13,10 @@ from pathlib import Path
 import yaml
 
 from workflow_scripts.config import ConfigError
-from workflow_scripts.config.experiments import expand_experiments
+from workflow_scripts.config.experiments import expand_experiments, scale_settings
+from workflow_scripts.data.splits import check_test_size, pool_counts
 from workflow_scripts.data.subsets import size_range
+from workflow_scripts.properties import N_QM9_CHARACTERIZED
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 # Keys an older config.yaml may still state: old name -> new name (same values).
@@ -193,6 +195,15 @@ def check_semantics(config: dict) -> None:
             f"({split['validation_fraction']}) = {split['test_fraction'] + split['validation_fraction']:.3g} "
             "leaves less than 10 % of the molecules to train on; make the sum smaller than 0.9"
         )
+    check_scale_test_size(config)
+
+
+def check_scale_test_size(config: dict) -> None:
+    """The scale's test_size fits QM9 (within data.max_molecules) around its pool; rule split checks it exactly."""
+    n_molecules = min(config["data"]["max_molecules"] or N_QM9_CHARACTERIZED, N_QM9_CHARACTERIZED)
+    scale = scale_settings(config)
+    pool, pool_test = pool_counts(n_molecules, scale["pool_size"], config["split"]["test_fraction"])
+    check_test_size(scale["test_size"], config["scale"], n_molecules, pool, pool_test)
 
 
 def check_duplicate_keys(path) -> None:
