@@ -14,7 +14,7 @@ import yaml
 
 from workflow_scripts.config import ConfigError
 from workflow_scripts.config.experiments import expand_experiments
-from workflow_scripts.data.subsets import size_range
+from workflow_scripts.data.subsets import RANDOM_KEYS, is_random, size_range
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 # Keys an older config.yaml may still state: old name -> new name (same values).
@@ -151,6 +151,7 @@ def check_semantics(config: dict) -> None:
             raise ConfigError(
                 f"config: subsets.{name} has min_atoms = {low} > max_atoms = {high}; it would select no molecule"
             )
+        check_random_subset(name, config["subsets"])
     names = {}
     every = expand_experiments(config, apply_scale=False, select=False)
     for experiment in every:
@@ -193,6 +194,28 @@ def check_semantics(config: dict) -> None:
             f"({split['validation_fraction']}) = {split['test_fraction'] + split['validation_fraction']:.3g} "
             "leaves less than 10 % of the molecules to train on; make the sum smaller than 0.9"
         )
+
+
+def check_random_subset(name: str, subsets: dict) -> None:
+    """A random subset takes one key, and the subset it matches in size exists and has a size of its own."""
+    subset = subsets[name]
+    if not is_random(subset):
+        return
+    if len(subset) > 1:
+        raise ConfigError(
+            f"config: subsets.{name} states {', '.join(sorted(subset))}; a random subset ({' or '.join(RANDOM_KEYS)}) "
+            "draws from the whole training set and takes no other key"
+        )
+    target = subset.get("same_size_as")
+    if target is not None and target not in subsets:
+        raise ConfigError(
+            f"config: subsets.{name}.same_size_as = {target!r} is not a subset; defined subsets: {', '.join(subsets)}"
+        )
+    if target is not None and "same_size_as" in subsets[target]:
+        what = "the subset itself" if target == name else \
+            f"{target!r}, which is matched in size to {subsets[target]['same_size_as']!r} in turn"
+        raise ConfigError(f"config: subsets.{name}.same_size_as names {what}; name a subset with a size of its own "
+                          "(a cap, a size range, a fraction)")
 
 
 def check_duplicate_keys(path) -> None:
