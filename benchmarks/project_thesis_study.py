@@ -28,7 +28,7 @@ from workflow_scripts.config.experiments import expand_experiments, reused_runs 
 from workflow_scripts.config.validation import load_yaml, validate_config  # noqa: E402
 from workflow_scripts.data.metadata import read_metadata  # noqa: E402
 from workflow_scripts.data.splits import make_split  # noqa: E402
-from workflow_scripts.data.subsets import cap_for_pool, select, validation_for  # noqa: E402
+from workflow_scripts.data.subsets import draw_all, validation_for  # noqa: E402
 from workflow_scripts.training.budget import step_budget  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,12 +61,9 @@ def main():
                        split_settings["seed"])
     n_training_set = int((split["split"] == "train").sum())
     all_molecules = pq.read_metadata(args.metadata).num_rows
-    sizes = {}
-    for name, definition in config["subsets"].items():
-        cap = cap_for_pool(definition["cap_per_size"], len(split), all_molecules) if "cap_per_size" in definition \
-            else None
-        sizes[name] = (len(select(split, definition, seed=split_settings["seed"], cap=cap)),
-                       len(validation_for(split, definition)))
+    drawn = draw_all(split, config["subsets"], seed=split_settings["seed"], all_molecules=all_molecules)
+    sizes = {name: (len(drawn[name]), len(validation_for(split, definition)))
+             for name, definition in config["subsets"].items()}
     cpu_seconds = gpu_seconds = 0.0
     runs = 0
     for experiment in experiments:

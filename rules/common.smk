@@ -41,6 +41,8 @@ from workflow_scripts.config.experiments import (
     baseline_of,
     expand_experiments,
     in_parts,
+    learning_curve_arms,
+    matched_controls,
     reused_runs,
 )
 from workflow_scripts.config.slurm_runtime import training_runtime_minutes
@@ -104,6 +106,12 @@ def experiment_subset(wildcards):
     return SUBSET.format(subset=EXPERIMENTS[wildcards.experiment]["subset"])
 
 
+def same_size_subset(wildcards):
+    """The file of the subset a `same_size_as` subset matches in size; none for other subsets."""
+    target = config["subsets"][wildcards.subset].get("same_size_as")
+    return SUBSET.format(subset=target) if target else []
+
+
 # One `gpu` per training where Snakemake's machine has a GPU; locally, as many
 # trainings at once as it has GPUs unless --resources gpu=N says otherwise
 # (each training claims its own GPU: workflow_scripts/training/devices.py).
@@ -155,6 +163,7 @@ from workflow_scripts.figures import catalogue
 from workflow_scripts.figures.catalogue import (
     ELEMENT_SIZE_HEATMAP,
     ERROR_BY_ELEMENT,
+    LEARNING_CURVE_FIGURE,
     OVERVIEW,
     SIZE_HISTOGRAM,
     SUBSET_HISTOGRAM,
@@ -165,6 +174,9 @@ CATALOGUE = catalogue.figures(EXPERIMENTS, config)
 FINAL_RUNS = catalogue.final_runs(EXPERIMENTS, config)
 CAPPED_SUBSET = catalogue.capped_subset(EXPERIMENTS, config)
 LOSS_RATES = catalogue.loss_rates(EXPERIMENTS)
+# (experiment, series) of the learning curve: the baseline on fractions of the
+# training set, the caps and their random controls of the same size
+LEARNING_CURVE_ARMS = learning_curve_arms(EXPERIMENTS, config["subsets"])
 
 
 def figure_file(name):
@@ -179,6 +191,11 @@ def figure_files():
 def figure_placements():
     """(caption, section) of each of figure_files(), for the page (rule report)."""
     return [(f.caption, f.section) for f in CATALOGUE.values()]
+
+
+def figure_values_file(name):
+    """The values a figure draws, as a table beside it."""
+    return figure_file(name).removesuffix(".png") + ".csv"
 
 
 def figure_names(kind):

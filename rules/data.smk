@@ -62,6 +62,8 @@ rule subset:
     input:
         table=rules.qm9_metadata.output.table,
         split=SPLIT,
+        # a random control matches the size of the subset it names, as drawn
+        same_size_as=same_size_subset,
     output:
         subset=SUBSET,
         counts=SUBSET_SIZE_COUNTS,

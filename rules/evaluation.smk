@@ -4,6 +4,8 @@
 TABLES = f"{RESULTS}/tables"
 # the runs the hypotheses compare
 VERDICT_EXPERIMENTS = experiments_of(*VERDICT_PARTS)
+# the experiments of the learning curve
+LEARNING_CURVE_RUNS = [name for name, _ in LEARNING_CURVE_ARMS]
 
 
 rule stratum_metrics:
@@ -63,6 +65,31 @@ rule study_tables:
         ),
     script:
         "../workflow_scripts/scripts/study_tables.py"
+
+
+# Reads only the runs it shows, as a figure rule does: a change elsewhere
+# leaves it alone.
+rule learning_curve:
+    input:
+        overall=run_files(rules.stratum_metrics.output.overall, LEARNING_CURVE_RUNS),
+        by_size=run_files(rules.stratum_metrics.output.by_size, LEARNING_CURVE_RUNS),
+        timing=run_files(rules.train.output.timing, LEARNING_CURVE_RUNS),
+    output:
+        learning_curve=reported_table(f"{TABLES}/learning_curve.csv", "learning_curve"),
+    log:
+        f"{LOGS}/learning_curve.log",
+    benchmark:
+        f"{BENCH}/learning_curve.tsv"
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        # (experiment, seed) of each input file
+        runs=run_list(LEARNING_CURVE_RUNS),
+        arms=LEARNING_CURVE_ARMS,
+        subsets={n: EXPERIMENTS[n]["subset"] for n in LEARNING_CURVE_RUNS},
+        captions=table_captions("learning_curve"),
+    script:
+        "../workflow_scripts/scripts/learning_curve.py"
 
 
 rule hypothesis_verdicts:

@@ -121,6 +121,26 @@ rule figure_learning_curves:
         "../workflow_scripts/scripts/figure_learning_curves.py"
 
 
+rule figure_data_size:
+    input:
+        table=rules.learning_curve.output.learning_curve,
+    output:
+        figure=reported_figure(LEARNING_CURVE_FIGURE),
+        values=figure_values_file(LEARNING_CURVE_FIGURE),
+    log:
+        f"{LOGS}/figures/{LEARNING_CURVE_FIGURE}.log",
+    benchmark:
+        f"{BENCH}/figures/{LEARNING_CURVE_FIGURE}.tsv"
+    conda:
+        "../envs/qm9.yaml"
+    params:
+        title=figure_fact("title", LEARNING_CURVE_FIGURE),
+        captions=figure_facts("caption", figure=LEARNING_CURVE_FIGURE),
+        plots=config["plots"],
+    script:
+        "../workflow_scripts/scripts/figure_data_size.py"
+
+
 rule figure_overview:
     input:
         overall=rules.study_tables.output.overall,

@@ -13,6 +13,7 @@ rule report:
         table2=rules.study_tables.output.table2,
         training_runs=rules.study_tables.output.training_runs,
         verdicts=rules.hypothesis_verdicts.output.verdicts,
+        learning_curve=rules.learning_curve.output.learning_curve,
     output:
         report=f"{RESULTS}/report/report.html",
     log:

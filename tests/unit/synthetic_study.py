@@ -7,6 +7,7 @@ import struct
 import numpy as np
 import pandas as pd
 
+from workflow_scripts.config.experiments import CAPPED, LEARNING_CURVE, SIZE_CONTROL
 from workflow_scripts.figures.style import REFERENCE
 
 PLOTS = {"dpi": 60, "font_size": 10, "width_in": 6.4, "height_in": 4.0}  # low dpi keeps the tests fast
@@ -125,3 +126,27 @@ def drawn(monkeypatch, module) -> list:
 def legend_texts(fig) -> list[str]:
     return [t.get_text() for legend in fig.legends + [a.get_legend() for a in fig.axes if a.get_legend()]
             for t in legend.get_texts()]
+
+
+# The learning curve's arms in the synthetic study: cap_4000 stands in for a fraction of the training set, and a
+# control of cap_2000 (one seed, errors 10 % larger) is added.
+LEARNING_CURVE_ARMS = [("baseline", LEARNING_CURVE), ("fraction_50", LEARNING_CURVE), ("cap_2000", CAPPED),
+                       ("control_2000", SIZE_CONTROL), ("not_run", SIZE_CONTROL)]
+LEARNING_CURVE_SUBSETS = {"baseline": "full", "fraction_50": "fraction_50", "cap_2000": "T2000",
+                          "control_2000": "T2000_random", "not_run": "T6000_random"}
+LEARNING_CURVE_N_TRAIN = {"baseline": 2800, "fraction_50": 1400, "cap_2000": 800, "control_2000": 800}
+
+
+def learning_curve_metrics(table: pd.DataFrame) -> pd.DataFrame:
+    """A synthetic metrics table (synthetic_overall, synthetic_by_size) under the learning curve's names."""
+    table = table.replace({"experiment": {"cap_4000": "fraction_50"}})
+    control = table[(table["experiment"] == "cap_2000") & (table["seed"] == 0)].copy()
+    for column in ("mae_meV", "mae_ci_low_meV", "mae_ci_high_meV"):
+        control[column] *= 1.1
+    return pd.concat([table, control.assign(experiment="control_2000")], ignore_index=True)
+
+
+def learning_curve_runs() -> pd.DataFrame:
+    """n_train of each run, as results/tables/training_runs.csv has it."""
+    return pd.DataFrame([{"experiment": e, "seed": s, "n_train": n}
+                         for e, n in LEARNING_CURVE_N_TRAIN.items() for s in (0, 1)])

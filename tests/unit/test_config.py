@@ -11,7 +11,9 @@ from snakemake.utils import validate
 
 from tests.conftest import REPO, run_snakemake
 from workflow_scripts.config import ConfigError
-from workflow_scripts.config.experiments import expand_experiments, prediction_run, reused_runs
+from workflow_scripts.config.experiments import (CAPPED, LEARNING_CURVE, SIZE_CONTROL, VERDICT_PARTS,
+                                                 expand_experiments, learning_curve_arms, matched_controls,
+                                                 prediction_run, reused_runs)
 from workflow_scripts.config.slurm_runtime import training_runtime_minutes
 from workflow_scripts.config.validation import validate_config
 
@@ -162,6 +164,27 @@ def two_placebos(config):
     config["experiments"]["placebo2"] = {"part": "placebo", "seeds": [7]}
 
 
+def match_an_unknown_subset(config):
+    config["subsets"]["T2000_random"] = {"same_size_as": "T3000"}
+
+
+def match_a_matched_subset(config):
+    config["subsets"]["again"] = {"same_size_as": "T2000_random"}
+
+
+def match_itself(config):
+    config["subsets"]["loop"] = {"same_size_as": "loop"}
+
+
+def match_in_a_cycle(config):
+    config["subsets"]["a"] = {"same_size_as": "b"}
+    config["subsets"]["b"] = {"same_size_as": "a"}
+
+
+def cap_a_random_subset(config):
+    config["subsets"]["fraction_25"] = {"fraction": 0.25, "cap_per_size": 100}
+
+
 @pytest.mark.parametrize(
     "change, expected",
     [
@@ -174,6 +197,14 @@ def two_placebos(config):
                               r"expected a list without repeated values"),
         (select_an_unknown_experiment, r"only_experiments names 'basline', which is not an experiment"),
         (two_placebos, r"at most one experiment may have part: placebo"),
+        (match_an_unknown_subset, r"subsets.T2000_random.same_size_as = 'T3000' is not a subset; defined subsets: "
+                                  r"full, T2000"),
+        (match_a_matched_subset, r"subsets.again.same_size_as names 'T2000_random', which is matched in size to "
+                                 r"'T2000' in turn; name a subset with a size of its own"),
+        (match_itself, r"subsets.loop.same_size_as names the subset itself"),
+        (match_in_a_cycle, r"subsets.a.same_size_as names 'b', which is matched in size to 'a' in turn"),
+        (cap_a_random_subset, r"subsets.fraction_25 states cap_per_size, fraction; a random subset \(same_size_as "
+                              r"or fraction\) draws from the whole training set and takes no other key"),
     ],
     ids=lambda v: v.__name__ if callable(v) else "",
 )
@@ -234,8 +265,40 @@ def test_scale_defaults_and_reused_runs(base_config):
         assert reused == {(name, 0): ("baseline", 0) for name in (
             "hp_batch_size-512", "hp_epochs-22", "hp_lr-0.001", "hp_data_cutoff-5", "hp_model_cutoff-5",
             "hp_n_atom_basis-128")}
-    verdict_arms = [n for n, e in thesis.items() if e["part"] in ("baseline", "balancing", "targeted", "placebo")]
+    verdict_arms = [n for n, e in thesis.items() if e["part"] in VERDICT_PARTS]
     assert all(len(thesis[n]["seeds"]) >= 3 and len(quick[n]["seeds"]) >= 2 for n in verdict_arms)
+
+
+def test_each_cap_has_its_random_control_of_the_same_size(base_config):
+    """matched_controls pairs an arm with the control whose subset is drawn same_size_as the arm's."""
+    for scale in ("quick", "thesis"):
+        experiments = {e["name"]: e for e in expand_experiments({**base_config, "scale": scale})}
+        controls = matched_controls(experiments, base_config["subsets"])
+        assert controls == {f"balanced-T{t}": f"balanced_control-T{t}_random" for t in (2000, 4000, 6000)}
+        # the controls train as the baseline does, on another subset; at quick, with the caps' 2 seeds
+        for arm, control in controls.items():
+            assert experiments[control]["part"] == "balancing_control"
+            assert experiments[control]["seeds"] == experiments[arm]["seeds"] == experiments["baseline"]["seeds"]
+            assert {k: experiments[control][k] for k in ("model", "training", "loss")} == \
+                {k: experiments["baseline"][k] for k in ("model", "training", "loss")}
+    # matched through the subsets' definitions, not their names; a control not run matches nothing
+    config = copy.deepcopy(base_config)
+    config["subsets"]["same_as_T4000"] = {"same_size_as": "T4000"}
+    config["experiments"]["balanced_control"]["sweep"] = {"subset": ["same_as_T4000", "T2000_random"]}
+    config["only_experiments"] = ["baseline", "balanced", "balanced_sampler", "balanced_control-same_as_T4000"]
+    experiments = {e["name"]: e for e in expand_experiments(check(config))}
+    assert matched_controls(experiments, config["subsets"]) == {"balanced-T4000": "balanced_control-same_as_T4000"}
+
+
+def test_the_learning_curve_shows_the_baseline_the_fractions_the_caps_and_their_controls(base_config):
+    experiments = {e["name"]: e for e in expand_experiments(base_config)}
+    assert learning_curve_arms(experiments, base_config["subsets"]) == [
+        ("baseline", LEARNING_CURVE), *((f"learning_curve-fraction_{p}", LEARNING_CURVE) for p in (25, 50, 75)),
+        *((f"balanced-T{t}", CAPPED) for t in (2000, 4000, 6000)),  # not balanced_sampler: not a cap
+        *((f"balanced_control-T{t}_random", SIZE_CONTROL) for t in (2000, 4000, 6000))]
+    assert all(len(experiments[f"learning_curve-fraction_{p}"]["seeds"]) == 1 for p in (25, 50, 75))
+    assert learning_curve_arms({"baseline": experiments["baseline"]}, base_config["subsets"]) == [
+        ("baseline", LEARNING_CURVE)]
 
 
 def test_training_runtime_grows_with_epochs_pool_and_attempt(base_config):

@@ -22,7 +22,8 @@ def test_the_default_study_draws_every_figure_of_the_thesis(base_config):
     shown = figures(*study(base_config))
     assert list(shown) == [
         "size_histogram", "element_size_heatmap", "fig03_baseline_error_by_size", "fig04_baseline_error_by_element",
-        "fig05_subset_histogram", "fig06_balanced_error_by_size", "figA2_weight_factors",
+        "fig05_subset_histogram", "fig06_balanced_error_by_size", "learning_curve_by_training_size",
+        "figA2_weight_factors",
         "fig07_size_loss_error_by_size", "fig08_size_frequency_loss_error_by_size",
         "fig08b_inverse_frequency_loss_error_by_size", "fig09_targeted_error_by_size", "fig10_final_error_by_size",
         "figA3_learning_curves_baseline_seed0_linear", "figA3_learning_curves_baseline_seed0_log",
@@ -50,6 +51,11 @@ def test_each_figure_shows_its_experiments_with_their_labels(base_config):
                                                                   ("targeted", "more than 17 atoms"))
     assert shown["fig10_final_error_by_size"].experiments == (("baseline", "Default"), ("custom", "Custom"))
     assert [n for n, _ in shown["overview_overall_mae"].experiments] == list(experiments)
+    # the learning curve: the baseline and its fractions, the caps, their controls (not balanced_sampler)
+    assert [n for n, _ in shown["learning_curve_by_training_size"].experiments] == [
+        "baseline", "learning_curve-fraction_25", "learning_curve-fraction_50", "learning_curve-fraction_75",
+        "balanced-T2000", "balanced-T4000", "balanced-T6000", "balanced_control-T2000_random",
+        "balanced_control-T4000_random", "balanced_control-T6000_random"]
     assert final_runs(experiments, config) == [("baseline", "Default"), ("custom", "Custom")]
     assert learning_curve_runs(experiments, config) == [("baseline", 0), ("custom", 0)]
 
@@ -61,7 +67,7 @@ def test_a_figure_with_nothing_to_show_is_not_drawn(base_config):
             "figA2_weight_factors", "overview_overall_mae"} <= set(shown)
     # no capped subset, and the loss-weight figures show no baseline: nothing to draw
     assert not set(shown) & {"fig05_subset_histogram", "fig07_size_loss_error_by_size",
-                             "fig08_size_frequency_loss_error_by_size"}
+                             "fig08_size_frequency_loss_error_by_size", "learning_curve_by_training_size"}
     assert capped_subset(experiments, config) is None
     # the figures that compare a remedy with the baseline still show the baseline
     assert shown["fig09_targeted_error_by_size"].experiments == (("baseline", "baseline"),)

@@ -5,7 +5,10 @@ import re
 import pandas as pd
 import pytest
 
-from tests.unit.synthetic_study import synthetic_by_element, synthetic_by_size, synthetic_overall
+from tests.unit.synthetic_study import (LEARNING_CURVE_ARMS, LEARNING_CURVE_SUBSETS, learning_curve_metrics,
+                                        learning_curve_runs, synthetic_by_element, synthetic_by_size,
+                                        synthetic_overall)
+from workflow_scripts.evaluation.learning_curve import learning_curve
 from workflow_scripts.figures import catalogue
 from workflow_scripts.figures.style import close, figure
 from workflow_scripts.report.sections import TABLE_INPUTS, _convergence_text, build, place_figures
@@ -45,6 +48,9 @@ def _inputs(folder):
         "table2": pd.DataFrame({"model": ["Default"], "test MAE (meV)": ["31.0 ± 0.7"]}),
         "training_runs": _runs([{"experiment": "baseline", "seed": 0, "status": "converged"}]),
         "verdicts": pd.DataFrame([{"hypothesis": h, **VERDICT} for h in ("H1", "H2", "H3", "H4")]),
+        "learning_curve": learning_curve(learning_curve_metrics(synthetic_overall()),
+                                         learning_curve_metrics(synthetic_by_size()), learning_curve_runs(),
+                                         LEARNING_CURVE_ARMS, LEARNING_CURVE_SUBSETS),
     }
     paths = {}
     for i, (name, frame) in enumerate(frames.items()):
@@ -75,6 +81,9 @@ def test_page_reads_only_its_declared_inputs(tmp_path, monkeypatch):
     assert "Default: baseline" in page
     # each verdict names its method and the runs it compares that failed or did not converge
     assert "Method: least squares." in page and "did not converge:</b> cap_2000 seed 1 (diverged)" in page
+    # the learning curve's whole-test-set rows in the balancing section, beside its figures
+    balancing = page.split(f"<h2>{catalogue.BALANCING}</h2>")[1].split("<h2>")[0]
+    assert "Learning curve, whole test set" in balancing and "control_2000" in balancing
 
 
 def test_figures_go_to_the_catalogues_sections_in_order():

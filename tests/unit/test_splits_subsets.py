@@ -8,7 +8,8 @@ import yaml
 from tests.conftest import REPO
 from workflow_scripts.config import ConfigError
 from workflow_scripts.data.splits import IN_POOL, assign_splits, held_out_counts, make_split, sample_pool
-from workflow_scripts.data.subsets import SubsetError, cap_for_pool, check_batch_fits, check_not_empty, select, validation_for
+from workflow_scripts.data.subsets import (SubsetError, cap_for_pool, check_batch_fits, check_not_empty, draw, draw_all,
+                                           random_size, select, select_random, validation_for)
 
 
 def fake_meta(n=3000, seed=0):
@@ -176,3 +177,84 @@ def test_extra_test_molecules_train_the_same_model(tmp_path):
         weights[name] = torch.load(tmp_path / name / "model.pt", weights_only=True)["state_dict"]
     assert weights["pool"].keys() == weights["grown"].keys()
     assert all(torch.equal(weights["pool"][key], weights["grown"][key]) for key in weights["pool"])
+
+
+def qm9_like_meta(seed=0):
+    """As many molecules of each size as QM9 (synthetic_study.QM9_SIZES), about 2 % with fluorine."""
+    from tests.unit.synthetic_study import QM9_SIZES
+
+    rng = np.random.default_rng(seed)
+    sizes = np.repeat(list(QM9_SIZES), list(QM9_SIZES.values()))
+    frame = pd.DataFrame({"gdb_id": np.arange(1, len(sizes) + 1), "n_atoms": rng.permutation(sizes)})
+    for e in "HCNO":
+        frame[f"n_{e}"] = 1
+    frame["n_F"] = (rng.random(len(frame)) < 0.02).astype(int)
+    return frame
+
+
+CONTROLS = {"full": {}, "T2000": {"cap_per_size": 2000}, "T6000": {"cap_per_size": 6000},
+            "T2000_random": {"same_size_as": "T2000"}, "T6000_random": {"same_size_as": "T6000"},
+            "fraction_25": {"fraction": 0.25}, "fraction_50": {"fraction": 0.5}}
+
+
+def size_shares(frame):
+    return frame["n_atoms"].value_counts(normalize=True)
+
+
+@pytest.mark.parametrize("pool_size", [400, 4000], ids=["tiny", "quick"])
+def test_a_random_control_holds_as_many_molecules_as_its_cap_at_every_scale(pool_size):
+    """Caps shrink with the pool (cap_for_pool, rounded), so the control matches the cap's drawn size, not a formula."""
+    meta = qm9_like_meta()
+    split = make_split(meta, pool_size, 0.2, 0.1, seed=2024)
+    drawn = draw_all(split, CONTROLS, seed=2024, all_molecules=len(meta))
+    train = split[split["split"] == "train"]
+    for cap in ("T2000", "T6000"):
+        control = drawn[f"{cap}_random"]
+        assert len(control) == len(drawn[cap]) < len(train)
+        assert set(control["gdb_id"]) <= set(train["gdb_id"]) and control["gdb_id"].is_unique
+        assert set(control["gdb_id"]) != set(drawn[cap]["gdb_id"])  # its own draw, not the cap's molecules
+    assert [len(drawn[f"fraction_{p}"]) for p in (25, 50)] == [round(0.25 * len(train)), round(0.5 * len(train))]
+    # the subset rule draws one subset at a time, given the molecules of the one it matches: the same molecules
+    alone, cap = draw(split, CONTROLS["T2000_random"], 2024, len(meta), same_size=len(drawn["T2000"]))
+    assert cap is None and alone.equals(drawn["T2000_random"])
+    # deterministic: the same split and seed draw the same molecules
+    again = draw_all(split, CONTROLS, seed=2024, all_molecules=len(meta))
+    assert all(again[name].equals(drawn[name]) for name in CONTROLS)
+    # random subsets have no size range: they validate on the whole validation set
+    assert len(validation_for(split, CONTROLS["T2000_random"])) == (split["split"] == "val").sum()
+
+
+def test_a_random_control_is_not_balanced():
+    """The control's sizes follow the training set's (QM9's, skewed); the cap's are flattened."""
+    meta = qm9_like_meta()
+    split = make_split(meta, 20000, 0.2, 0.1, seed=2024)
+    drawn = draw_all(split, CONTROLS, seed=2024, all_molecules=len(meta))
+    train = size_shares(split[split["split"] == "train"])
+
+    def distance(frame):  # total variation distance from the training set's size distribution
+        return 0.5 * size_shares(frame).reindex(train.index, fill_value=0).sub(train).abs().sum()
+
+    assert distance(drawn["T2000_random"]) < 0.05 < 0.2 < distance(drawn["T2000"])
+    assert distance(drawn["fraction_25"]) < 0.05
+
+
+def test_random_subsets_of_one_split_are_nested():
+    """One seeded order of the training set: a smaller random subset lies within a larger one."""
+    split = make_split(qm9_like_meta(), 4000, 0.2, 0.1, seed=2024)
+    drawn = draw_all(split, CONTROLS, seed=2024, all_molecules=130764)
+    ids = {name: set(frame["gdb_id"]) for name, frame in drawn.items()}
+    assert ids["fraction_25"] < ids["fraction_50"] < ids["full"]
+    assert ids["T2000_random"] < ids["T6000_random"]
+    # and another seed draws others
+    other = draw_all(split, CONTROLS, seed=7, all_molecules=130764)
+    assert set(other["fraction_25"]["gdb_id"]) != ids["fraction_25"]
+
+
+def test_random_size_and_draw_by_hand():
+    split = pd.DataFrame({"gdb_id": range(1, 11), "n_atoms": [5] * 10, "split": ["train"] * 8 + ["val", "test"]})
+    assert random_size({"fraction": 0.25}, 8) == 2 and random_size({"same_size_as": "T"}, 8, same_size=5) == 5
+    with pytest.raises(ValueError, match="needs the size of the subset it matches"):
+        random_size({"same_size_as": "T"}, 8)
+    assert len(select_random(split, 8, seed=0)) == 8
+    with pytest.raises(SubsetError, match="9 molecules cannot be drawn from 8 training molecules"):
+        select_random(split, 9, seed=0)

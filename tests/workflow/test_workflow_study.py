@@ -75,6 +75,24 @@ def test_tables_figures_and_report(study):
     assert (runs["converged"] == (runs["status"] == "converged")).all() and runs["used_by"].notna().all()
     table2 = pd.read_csv(tables / "table2_final_comparison.csv")
     assert len(table2) == 2
+    # the cap's control holds as many molecules as the cap at this scale, drawn without balancing
+    subsets = {name: pd.read_parquet(study / f"results/subsets/{name}.parquet")
+               for name in ("full", "T2000", "T2000_random", "fraction_50")}
+    assert len(subsets["T2000_random"]) == len(subsets["T2000"]) >= 32  # one tiny batch at least
+    assert set(subsets["T2000_random"]["gdb_id"]) != set(subsets["T2000"]["gdb_id"])
+    assert len(subsets["fraction_50"]) == round(0.5 * len(subsets["full"]))
+    curve = pd.read_csv(tables / "learning_curve.csv")
+    whole = curve[curve["group"] == "all"].set_index("experiment")
+    assert set(whole.index) == {"baseline", "learning_curve-fraction_50", "balanced-T2000",
+                                "balanced_control-T2000_random"}
+    assert whole["n_train"].to_dict() == {"baseline": len(subsets["full"]), "balanced-T2000": len(subsets["T2000"]),
+                                          "balanced_control-T2000_random": len(subsets["T2000"]),
+                                          "learning_curve-fraction_50": len(subsets["fraction_50"])}
+    steps = runs.set_index("experiment")["steps"]
+    assert steps["balanced_control-T2000_random"] >= steps["baseline"]  # the baseline's steps (equal_steps)
+    values = pd.read_csv(study / f"results/figures/{catalogue.LEARNING_CURVE_FIGURE}.csv")
+    drawn = values[values["group"] == "all"].set_index("experiment")["mae_meV"]
+    assert drawn.to_dict() == whole["mae_meV"].to_dict()
     figures = sorted(p.name for p in (study / "results/figures").glob("*.png"))
     for expected in ["fig03_baseline_error_by_size.png", "fig04_baseline_error_by_element.png",
                      "fig05_subset_histogram.png", "fig06_balanced_error_by_size.png", "fig09_targeted_error_by_size.png",
@@ -102,13 +120,14 @@ def test_snakemakes_report_holds_every_figure_with_its_caption(study):
     update_config(config, copy.deepcopy(TINY))  # as Snakemake merges --configfile over config.yaml
     figures = catalogue.figures({e["name"]: e for e in expand_experiments(config)}, config)
     tables = {"verdicts": "hypothesis_verdicts", "table2": "table2_final_comparison", "training_runs": "training_runs",
-              "by_size": "metrics_by_size", "by_element": "metrics_by_element", "overall": "metrics_overall"}
+              "by_size": "metrics_by_size", "by_element": "metrics_by_element", "overall": "metrics_overall",
+              "learning_curve": "learning_curve"}
     expected = {f"results/{f.path}": (f.caption, f.category) for f in figures.values()}
     expected |= {f"results/tables/{file}.csv": (catalogue.TABLES[key].caption, catalogue.TABLES[key].category)
                  for key, file in tables.items()}
     expected["results/analysis/element_frequency.csv"] = (catalogue.TABLES["element_frequency"].caption,
                                                           catalogue.TABLES["element_frequency"].category)
-    assert len(figures) == 17 and set(results) == set(expected)
+    assert len(figures) == 18 and set(results) == set(expected)
     for path, (caption, category) in expected.items():
         assert html.unescape(re.sub(r"<[^>]+>", "", results[path]["caption"])).strip() == caption, path
         assert any(path in listed for listed in categories[category].values()), path
@@ -159,10 +178,10 @@ def test_thesis_scale_dry_run_lists_every_job(tmp_path):
     start = time.perf_counter()
     jobs = planned_jobs(run_snakemake(tmp_path, {"scale": "thesis"}, "-n"))
     assert time.perf_counter() - start < 60
-    # 36 experiments; baseline, the 4 balancing arms, targeted and the placebo with 3 seeds each; 6 sweep
-    # points are the baseline's training (seed 0) and reuse it
-    assert jobs["train"] == 44 and jobs["reuse_training"] == 6
-    assert jobs["stratum_metrics"] == 51  # every run and the linear reference
+    # 42 experiments; baseline, the 4 balancing arms, their 3 random controls, targeted and the placebo with 3
+    # seeds each; 6 sweep points are the baseline's training (seed 0) and reuse it
+    assert jobs["train"] == 56 and jobs["reuse_training"] == 6
+    assert jobs["stratum_metrics"] == 63  # every run and the linear reference
 
 
 def test_identical_trainings_run_once(study):

@@ -9,8 +9,15 @@ import json
 from workflow_scripts.config import ConfigError
 
 
-# The parts of the study whose runs the hypotheses H1-H4 compare (the placebo is their control).
-VERDICT_PARTS = ("baseline", "balancing", "targeted", "placebo")
+# The parts of the study whose runs the hypotheses H1-H4 compare (the placebo and the caps' random draws of the
+# same size are their controls).
+VERDICT_PARTS = ("baseline", "balancing", "balancing_control", "targeted", "placebo")
+
+# The series of the learning curve (results/tables/learning_curve.csv and its figure): the baseline on random
+# fractions of the training set and on all of it, the capped arms, and their random controls of the same size.
+LEARNING_CURVE = "learning curve"
+CAPPED = "capped per size"
+SIZE_CONTROL = "random, as many as a cap"
 
 
 def in_parts(experiments: dict, *parts: str) -> list[str]:
@@ -21,6 +28,29 @@ def in_parts(experiments: dict, *parts: str) -> list[str]:
 def baseline_of(experiments: dict) -> str | None:
     """The baseline experiment, the one every remedy is compared with (None if not run)."""
     return next(iter(in_parts(experiments, "baseline")), None)
+
+
+def matched_controls(experiments: dict, subsets: dict) -> dict[str, str]:
+    """Each balancing arm's data-size control: arm -> the balancing_control experiment whose subset is drawn
+    ``same_size_as`` the arm's (balanced-T2000 -> balanced_control-T2000_random).
+
+    Arms without one (balanced_sampler trains on the whole training set) are left out; of two controls of one
+    subset, the first in config order.
+    """
+    controls = {}
+    for name in in_parts(experiments, "balancing_control"):
+        controls.setdefault(subsets[experiments[name]["subset"]].get("same_size_as"), name)
+    return {arm: controls[experiments[arm]["subset"]] for arm in in_parts(experiments, "balancing")
+            if experiments[arm]["subset"] in controls}
+
+
+def learning_curve_arms(experiments: dict, subsets: dict) -> list[tuple[str, str]]:
+    """(experiment, series) of the learning curve: the baseline first, the learning_curve experiments, the capped
+    balancing arms, the balancing controls (those that run)."""
+    capped = [n for n in in_parts(experiments, "balancing") if "cap_per_size" in subsets[experiments[n]["subset"]]]
+    curve = [n for n in [baseline_of(experiments), *in_parts(experiments, "learning_curve")] if n]
+    return ([(n, LEARNING_CURVE) for n in curve]
+            + [(n, CAPPED) for n in capped] + [(n, SIZE_CONTROL) for n in in_parts(experiments, "balancing_control")])
 
 
 def scale_settings(config: dict) -> dict:

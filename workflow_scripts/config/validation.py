@@ -15,7 +15,7 @@ import yaml
 from workflow_scripts.config import ConfigError
 from workflow_scripts.config.experiments import expand_experiments, scale_settings
 from workflow_scripts.data.splits import check_test_size, pool_counts
-from workflow_scripts.data.subsets import size_range
+from workflow_scripts.data.subsets import RANDOM_KEYS, is_random, size_range
 from workflow_scripts.properties import N_QM9_CHARACTERIZED
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
@@ -153,6 +153,7 @@ def check_semantics(config: dict) -> None:
             raise ConfigError(
                 f"config: subsets.{name} has min_atoms = {low} > max_atoms = {high}; it would select no molecule"
             )
+        check_random_subset(name, config["subsets"])
     names = {}
     every = expand_experiments(config, apply_scale=False, select=False)
     for experiment in every:
@@ -204,6 +205,28 @@ def check_scale_test_size(config: dict) -> None:
     scale = scale_settings(config)
     pool, pool_test = pool_counts(n_molecules, scale["pool_size"], config["split"]["test_fraction"])
     check_test_size(scale["test_size"], config["scale"], n_molecules, pool, pool_test)
+
+
+def check_random_subset(name: str, subsets: dict) -> None:
+    """A random subset takes one key, and the subset it matches in size exists and has a size of its own."""
+    subset = subsets[name]
+    if not is_random(subset):
+        return
+    if len(subset) > 1:
+        raise ConfigError(
+            f"config: subsets.{name} states {', '.join(sorted(subset))}; a random subset ({' or '.join(RANDOM_KEYS)}) "
+            "draws from the whole training set and takes no other key"
+        )
+    target = subset.get("same_size_as")
+    if target is not None and target not in subsets:
+        raise ConfigError(
+            f"config: subsets.{name}.same_size_as = {target!r} is not a subset; defined subsets: {', '.join(subsets)}"
+        )
+    if target is not None and "same_size_as" in subsets[target]:
+        what = "the subset itself" if target == name else \
+            f"{target!r}, which is matched in size to {subsets[target]['same_size_as']!r} in turn"
+        raise ConfigError(f"config: subsets.{name}.same_size_as names {what}; name a subset with a size of its own "
+                          "(a cap, a size range, a fraction)")
 
 
 def check_duplicate_keys(path) -> None:

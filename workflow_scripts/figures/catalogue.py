@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workflow_scripts.config.experiments import baseline_of, in_parts
+from workflow_scripts.config.experiments import baseline_of, in_parts, learning_curve_arms
 from workflow_scripts.training.weights import RATE_SCHEMES
 
 # Report sections in the order the page shows them; Snakemake's report shows them as categories.
@@ -38,6 +38,7 @@ ERROR_BY_ELEMENT = "fig04_baseline_error_by_element"
 SUBSET_HISTOGRAM = "fig05_subset_histogram"
 WEIGHT_FACTORS = "figA2_weight_factors"
 OVERVIEW = "overview_overall_mae"
+LEARNING_CURVE_FIGURE = "learning_curve_by_training_size"
 # one run's learning curves: a wildcard pattern of the rules, drawn once per y scale
 LEARNING_CURVES_RUN = "figA3_learning_curves_{experiment}_seed{seed}"
 LEARNING_CURVES = LEARNING_CURVES_RUN + "_{scale}"
@@ -86,6 +87,9 @@ TABLES = {
     "verdicts": Table(SUMMARY, "Hypothesis verdicts (seed-aware 95 % CI; bound: what the claim must stay below)"),
     "training_runs": Table(SUMMARY, "Training runs: step budget, time and convergence"),
     "table2": Table(FINAL, "Table 2: total test MSE and runtime"),
+    "learning_curve": Table(BALANCING, "Learning curve: test MAE against training molecules, of the baseline on "
+                                       "random fractions of the training set and of each cap and its random control "
+                                       "of the same size; whole test set and frequent size bins, seed-aware 95 % CI"),
     "by_size": Table(ALL_EXPERIMENTS, "Test metrics of every run per molecule size, bootstrap 95 % CI of each run"),
     "by_element": Table(ALL_EXPERIMENTS, "Test metrics of every run per element group, bootstrap 95 % CI of each run"),
     "overall": Table(ALL_EXPERIMENTS, "Test metrics of every run over the whole test set, the macro average over "
@@ -215,6 +219,22 @@ def _learning_curves(experiments: dict, config: dict) -> list[Figure]:
     return figures
 
 
+def _learning_curve(experiments: dict, config: dict) -> Figure | None:
+    """The learning curve, with the caps and their controls at their own sizes; not drawn for the baseline alone."""
+    arms = learning_curve_arms(experiments, config["subsets"])
+    if len(arms) < 2:
+        return None
+    return Figure(
+        LEARNING_CURVE_FIGURE, "data_size", BALANCING,
+        "Test error against training molecules: less data or balanced data?",
+        "Test MAE against the number of training molecules: the baseline on random fractions of the training set "
+        "(line; the largest point is the baseline), each cap T (filled squares) and its random control with as many "
+        "molecules, drawn without balancing (open triangles); top: the whole test set, bottom: a few frequent size "
+        "bins. A cap's distance from its control is what balancing does, the control's distance from the curve's "
+        "largest point what less data does. The values drawn: the CSV of the same name.",
+        tuple(arms))
+
+
 def figures(experiments: dict, config: dict) -> dict[str, Figure]:
     """Every figure the study draws, by file name, in the page's order (by section, then as the page shows them)."""
     baseline = baseline_of(experiments)
@@ -233,6 +253,7 @@ def figures(experiments: dict, config: dict) -> dict[str, Figure]:
                           f"Size-balanced training subset {subset} (Figure 5)",
                           f"Figure 5: the most strongly capped training subset, {subset}, over the training pool."),
         by_size.get("fig06_balanced_error_by_size"),
+        _learning_curve(experiments, config),
         Figure(WEIGHT_FACTORS, "weight_factors", LOSS_WEIGHTS, "Loss weight factor v against molecule size",
                "Appendix Figure 2: weight factor v against size for several r."),
         by_size.get("fig07_size_loss_error_by_size"),

@@ -13,6 +13,7 @@ import pandas as pd
 
 from workflow_scripts.config.experiments import baseline_of, in_parts
 from workflow_scripts.evaluation.intervals import seed_summary
+from workflow_scripts.evaluation.learning_curve import OVERALL
 from workflow_scripts.evaluation.study_tables import FAILED
 from workflow_scripts.evaluation.verdicts import DECISION_RULE
 from workflow_scripts.figures import catalogue
@@ -21,7 +22,8 @@ from workflow_scripts.properties import LINEAR_REFERENCE
 from workflow_scripts.report.html import build_report, verdict_badge
 
 # The tables the page reads: rule report's inputs of these names.
-TABLE_INPUTS = ("element_frequency", "by_size", "by_element", "overall", "table2", "training_runs", "verdicts")
+TABLE_INPUTS = ("element_frequency", "by_size", "by_element", "overall", "table2", "training_runs", "verdicts",
+                "learning_curve")
 
 BUDGET_RULES = {
     "equal_steps": "equal steps: every experiment trains for as many optimizer steps as its epochs over the whole "
@@ -64,6 +66,11 @@ def _overall_view(overall: pd.DataFrame, experiments) -> pd.DataFrame:
         "mae_each_seed_meV": [", ".join(f"{v:.1f}" for v in values) for values in view["seed_values"]],
         "mse_eV2": view["mse_eV2"], "train_seconds": view["train_seconds"],
     })
+
+
+def _whole_test_set(curve: pd.DataFrame) -> pd.DataFrame:
+    """The learning curve's rows of the whole test set, without the group column."""
+    return curve[curve["group"].astype(str) == OVERALL].drop(columns="group")
 
 
 def _verdict_text(verdicts: pd.DataFrame) -> str:
@@ -188,7 +195,16 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
             ],
         },
         catalogue.BALANCING: {
-            "tables": [("Overall test error", _overall_view(overall, [baseline, *in_parts(experiments, "balancing", "placebo")]))],
+            "text": "<p>A cap gives less data as well as balanced data. Each cap's control (part "
+                    "<i>balancing_control</i>) trains on as many molecules, drawn at random without balancing, for "
+                    "the same steps; the learning curve (part <i>learning_curve</i>) trains the baseline on random "
+                    "fractions of the training set: what less data costs.</p>",
+            "tables": [
+                ("Overall test error", _overall_view(
+                    overall, [baseline, *in_parts(experiments, "balancing", "balancing_control", "placebo")])),
+                ("Learning curve, whole test set (per frequent size bin: results/tables/learning_curve.csv)",
+                 _whole_test_set(read["learning_curve"])),
+            ],
         },
         catalogue.LOSS_WEIGHTS: {
             "tables": [("Overall test error", _overall_view(

@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 from workflow_scripts.files import logs
 from workflow_scripts.files.atomic import write_csv, write_parquet
 from workflow_scripts.data.splits import IN_POOL
-from workflow_scripts.data.subsets import cap_for_pool, check_not_empty, select, size_counts, validation_for
+from workflow_scripts.data.subsets import check_not_empty, draw, size_counts, validation_for
 
 log = logs.from_snakemake(snakemake)
 definition = snakemake.params.definition
@@ -14,13 +14,16 @@ split = pd.read_parquet(snakemake.input.split)
 # caps shrink with the pool, which the extra test molecules are no part of (the column is taken out: subset
 # tables keep the columns they had)
 pool = int(split.pop(IN_POOL).sum())
-cap = None
-if "cap_per_size" in definition:
-    all_molecules = pq.read_metadata(snakemake.input.table).num_rows
-    cap = cap_for_pool(definition["cap_per_size"], pool, all_molecules)
+all_molecules = pq.read_metadata(snakemake.input.table).num_rows
+# a same_size_as subset matches the molecules its subset actually holds, as drawn at this scale
+same_size = len(pd.read_parquet(snakemake.input.same_size_as)) if "same_size_as" in definition else None
+subset, cap = draw(split, definition, seed=snakemake.params.seed, all_molecules=all_molecules, same_size=same_size,
+                   pool=pool)
+if cap is not None:
     log.info("cap %d per size (config %d for %d molecules; pool %d)", cap, definition["cap_per_size"],
              all_molecules, pool)
-subset = select(split, definition, seed=snakemake.params.seed, cap=cap)
+if same_size is not None:
+    log.info("random, as many molecules as subset %s: %d", definition["same_size_as"], same_size)
 check_not_empty(snakemake.wildcards.subset, len(subset), len(validation_for(split, definition)))
 write_parquet(subset, snakemake.output.subset)
 counts = size_counts(subset)
