@@ -59,7 +59,8 @@ def add_timing(overall: pd.DataFrame, timing_paths, runs) -> pd.DataFrame:
 FAILED = ("diverged", "collapsed")
 STATUSES = ("converged", "not_converged", *FAILED)
 # Which verdicts read the runs of each part of the study (rule hypothesis_verdicts); other parts feed figures only.
-VERDICTS_OF_PART = {"baseline": "H1-H4", "balancing": "H3", "targeted": "H4", "placebo": "the placebo check"}
+VERDICTS_OF_PART = {"baseline": "H1-H4", "balancing": "H3", "balancing_control": "H3", "targeted": "H4",
+                    "placebo": "the placebo check"}
 
 
 def judged_until(train_log: pd.DataFrame, min_lr_fraction: float) -> float:
