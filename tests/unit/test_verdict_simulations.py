@@ -28,6 +28,12 @@ ELEMENT_SHARE = {"N": 0.6, "O": 0.85, "F": 0.08}
 TRAIN_ELEMENT_COUNTS = {"H": 3000, "C": 3000, "N": 1800, "O": 2550, "F": 45}
 
 
+# the seeds the study has (2: the fewest a verdict accepts, 3: every compared arm at the quick and thesis
+# scales), and two seeds that agree exactly
+SEED_CASES = pytest.mark.parametrize(("n_seeds", "identical"), [(2, False), (3, False), (2, True)],
+                                     ids=["2 seeds", "3 seeds", "2 seeds that agree"])
+
+
 def allowed(repeats: int = REPEATS) -> float:
     """Nominal 5 %, plus twice the Monte Carlo standard error of a 5 % rate over ``repeats``."""
     return 0.05 + 2 * math.sqrt(0.05 * 0.95 / repeats)
@@ -145,8 +151,7 @@ def run_h4(rng, n_seeds, factor, identical=False):
     return row
 
 
-@pytest.mark.parametrize("n_seeds", [2, 3])
-@pytest.mark.parametrize("identical", [False, True], ids=["seeds differ", "seeds agree"])
+@SEED_CASES
 def test_h1_no_effect_is_rarely_supported(n_seeds, identical):
     rng = np.random.default_rng(100 + n_seeds + 10 * identical)
     rows = [run_h1(rng, n_seeds, identical=identical) for _ in range(REPEATS)]
@@ -163,8 +168,7 @@ def test_h1_planted_effect_is_found():
     assert found >= 0.7, found
 
 
-@pytest.mark.parametrize("n_seeds", [2, 3])
-@pytest.mark.parametrize("identical", [False, True], ids=["seeds differ", "seeds agree"])
+@SEED_CASES
 def test_h2_no_effect_is_rarely_supported(n_seeds, identical):
     rng = np.random.default_rng(200 + n_seeds + 10 * identical)
     assert share(run_h2(rng, n_seeds, identical=identical)["verdict"] for _ in range(REPEATS)) <= allowed()
@@ -178,8 +182,7 @@ def test_h2_planted_effect_is_found():
     assert found >= 0.7, found
 
 
-@pytest.mark.parametrize(("n_seeds", "identical"), [(2, False), (3, False), (2, True)],
-                         ids=["2 seeds", "3 seeds", "2 seeds that agree"])
+@SEED_CASES
 def test_h3_no_effect_is_rarely_supported_by_any_arm(n_seeds, identical):
     """Three arms, none balanced: the chance that any of them is called supported (Holm) stays at 5 %."""
     rng = np.random.default_rng(300 + n_seeds + 10 * identical)
@@ -199,8 +202,7 @@ def test_h3_planted_effect_is_found():
     assert found >= 0.33, found
 
 
-@pytest.mark.parametrize("n_seeds", [2, 3])
-@pytest.mark.parametrize("identical", [False, True], ids=["seeds differ", "seeds agree"])
+@SEED_CASES
 def test_h4_worse_by_the_margin_is_rarely_called_not_worse(n_seeds, identical):
     """The non-inferiority null: targeted exactly 10 % worse above 17 atoms, the margin itself."""
     rng = np.random.default_rng(400 + n_seeds + 10 * identical)
