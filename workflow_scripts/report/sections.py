@@ -78,6 +78,8 @@ def _verdict_text(verdicts: pd.DataFrame) -> str:
     for row in verdicts[~verdicts["control"].fillna(False).astype(bool)].itertuples():
         unreliable = (f"<br><b>Runs compared that failed or did not converge:</b> {html.escape(row.unreliable_runs)}"
                       if isinstance(row.unreliable_runs, str) and row.unreliable_runs else "")
+        if isinstance(getattr(row, "excluded_runs", None), str) and row.excluded_runs:
+            unreliable += f"<br><b>Left out as failed:</b> {html.escape(row.excluded_runs)}"
         items.append(
             f"<li><b>{html.escape(row.hypothesis)}</b> ({html.escape(str(row.comparison))}): "
             f"{verdict_badge(row.verdict)} {html.escape(str(row.statement))}<br>"
@@ -172,7 +174,7 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
                 (TABLES["verdicts"].caption,
                  verdicts[["hypothesis", "comparison", "control", "statistic", "value", "ci_low", "ci_high", "bound",
                            "p_adjusted", "seeds", "verdict", "secondary_statistic", "secondary_value",
-                           "secondary_ci_low", "secondary_ci_high", "unreliable_runs"]]),
+                           "secondary_ci_low", "secondary_ci_high", "excluded_runs", "unreliable_runs"]]),
                 (TABLES["training_runs"].caption,
                  runs[["experiment", "seed", "budget_rule", "n_train", "steps", "epochs_run", "train_seconds",
                        "status", "best_val_mae_meV", "max_val_mae_after_best_meV", "final_improvement",

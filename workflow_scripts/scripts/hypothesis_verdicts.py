@@ -11,6 +11,11 @@ log = logs.from_snakemake(snakemake)
 p = snakemake.params
 # the rule names each prediction file's run, in the same order
 preds = {tuple(run): pd.read_parquet(path) for run, path in zip(p.runs, snakemake.input.predictions, strict=True)}
+runs = pd.read_csv(snakemake.input.training_runs)
+preds, excluded = verdicts.without_failed(preds, runs)
+for experiment, seed, status in excluded:
+    log.warning("%s seed %s %s: left out of every verdict (a broken training, not a seed's variation)",
+                experiment, seed, status)
 train = pd.read_parquet(snakemake.input.baseline_subset)
 histogram = pd.read_csv(snakemake.input.size_histogram)
 frequent = set(histogram.loc[histogram["frequent"], "n_atoms"].astype(int))
@@ -25,8 +30,8 @@ if p.balanced:
 for i, targeted in enumerate(p.targeted):
     results.append(verdicts.h4_targeted(preds, targeted, baseline=p.baseline, threshold=p.threshold,
                                         margin=p.margin, placebo=p.placebo if i == 0 else None, **common))
-table = verdicts.verdicts_table(results, pd.read_csv(snakemake.input.training_runs))
+table = verdicts.verdicts_table(results, runs, excluded)
 write_csv(table, snakemake.output.verdicts)
 for row in table.itertuples():
     log.info("%s (%s): %s; %s%s", row.hypothesis, row.comparison, row.verdict, row.explanation,
-             f" Runs that failed or did not converge: {row.unreliable_runs}." if row.unreliable_runs else "")
+             f" Left out as failed: {row.excluded_runs}." if row.excluded_runs else "")
