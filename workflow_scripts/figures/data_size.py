@@ -63,12 +63,14 @@ def _draw(ax, rows: pd.DataFrame, color, label_points: bool, plots: dict) -> Non
                     zorder=3)
         seed_markers(ax, x, pd.DataFrame({"seed_values": [_seed_values(v) for v in points["mae_each_seed_meV"]]}),
                      color)
-        if label_points:  # the curve's points by their share of the training set, caps and controls by subset
-            names = ([f"{100 * v:.0f} %" for v in points["training_share"]] if series == LEARNING_CURVE
-                     else points["subset"].astype(str))
+        # the curve's points by their share of the training set (above), caps by subset (below); each control
+        # sits beside its cap, marked by its symbol alone (labelled too, they overlap the caps' and the curve's)
+        if label_points and series != SIZE_CONTROL:
+            curve = series == LEARNING_CURVE
+            names = [f"{100 * v:.0f} %" for v in points["training_share"]] if curve else points["subset"].astype(str)
             for xi, yi, name in zip(x, y, names):
-                ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(4, 3),
-                            fontsize=plots["font_size"] - 3, color=color)
+                ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(4, 4) if curve else (-4, -11),
+                            ha="left" if curve else "right", fontsize=plots["font_size"] - 3, color=color)
 
 
 def plot_learning_curve(table: pd.DataFrame, plots: dict, path, values_path, title: str) -> pd.DataFrame:
