@@ -97,8 +97,13 @@ rule hypothesis_verdicts:
         predictions=run_files(rules.train.output.predictions, VERDICT_EXPERIMENTS),
         baseline_subset=SUBSET.format(subset=EXPERIMENTS[BASELINE]["subset"]),
         size_histogram=rules.dataset_counts.output.size_histogram,
-        # to name, beside each verdict, the runs it compares that failed or did not converge
-        training_runs=rules.study_tables.output.training_runs,
+        # each compared run's status (failed runs are left out, the others named), judged as study_tables
+        # judges it, from the compared runs' own files only
+        val_log=run_files(rules.train.output.val_log, VERDICT_EXPERIMENTS),
+        train_log=run_files(rules.train.output.train_log, VERDICT_EXPERIMENTS),
+        overall=run_files(
+            rules.stratum_metrics.output.overall, VERDICT_EXPERIMENTS, reference=True
+        ),
     output:
         verdicts=reported_table(f"{TABLES}/hypothesis_verdicts.csv", "verdicts"),
     log:
@@ -109,6 +114,9 @@ rule hypothesis_verdicts:
         "../envs/qm9.yaml"
     params:
         runs=run_list(VERDICT_EXPERIMENTS),
+        runs_with_reference=run_list(VERDICT_EXPERIMENTS, reference=True),
+        convergence=config["evaluation"]["convergence"],
+        failure=config["evaluation"]["failure"],
         baseline=BASELINE,
         balanced=experiments_of("balancing"),
         # each capped arm's random subset of as many molecules (H3 compares them)

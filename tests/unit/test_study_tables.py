@@ -13,7 +13,7 @@ from tests.unit.tiny_training import FITTED, pool  # noqa: F401 (fixture)
 from workflow_scripts.config.experiments import VERDICT_PARTS
 from workflow_scripts.evaluation.study_tables import (
     FAILED, VERDICTS_OF_PART, add_timing, convergence, divergence, format_hms, format_pm, gather, judged_until,
-    run_status, table2, table2_values, training_runs, used_by,
+    run_status, run_statuses, table2, table2_values, training_runs, used_by,
 )
 
 RULE = {"final_fraction": 0.25, "max_improvement": 0.05, "min_lr_fraction": 0.1}
@@ -63,6 +63,9 @@ def test_timing_and_training_runs_follow_the_named_runs(tmp_path):
     assert table.loc["a", "test_mae_vs_linear_reference"] == pytest.approx(0.3)
     assert table.loc["a", "status"] == "converged" and table.loc["a", "used_by"] == "H1-H4; fig03"
     assert table.loc["b", "used_by"] == "none"  # the overview shows every run and is not counted
+    # the verdicts judge the runs they compare the same way, from those runs' files alone
+    statuses = run_statuses(paths["val_log"], paths["train_log"], runs, overall, RULE, FAILURE)
+    assert statuses.set_index("experiment")["status"].to_dict() == table["status"].to_dict()
 
 
 def _tiny_overall():

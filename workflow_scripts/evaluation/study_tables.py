@@ -156,6 +156,24 @@ def overall_mae(overall: pd.DataFrame) -> dict[Run, float]:
     return {(str(e), int(s)): float(m) for e, s, m in zip(rows["experiment"], rows["seed"], rows["mae_meV"])}
 
 
+def run_statuses(val_log_paths, train_log_paths, runs, overall: pd.DataFrame, convergence_rule: dict,
+                 failure: dict) -> pd.DataFrame:
+    """``experiment``, ``seed`` and ``status`` of the given runs, as :func:`training_runs` judges them, from their
+    curves and ``overall`` (their metrics_overall tables and the linear reference's). Rule hypothesis_verdicts
+    judges the runs it compares this way, so that a change to a run it does not compare re-runs nothing there."""
+    val_logs, train_logs = dict(_with_runs(val_log_paths, runs)), dict(_with_runs(train_log_paths, runs))
+    test_mae = overall_mae(overall)
+    reference = [m for (e, _), m in test_mae.items() if e == LINEAR_REFERENCE]
+    reference_mae = float(np.mean(reference)) if reference else float("nan")
+    rows = []
+    for run, path in val_logs.items():
+        status = run_status(pd.read_csv(path), pd.read_csv(train_logs[run]), test_mae.get(run, float("nan")),
+                            reference_mae, convergence_rule, failure)
+        rows.append({"experiment": run[0], "seed": run[1], "status": status["status"],
+                     "converged": status["converged"]})
+    return pd.DataFrame(rows, columns=["experiment", "seed", "status", "converged"])
+
+
 def training_runs(timing_paths, val_log_paths, train_log_paths, runs, parts: dict[str, str], overall: pd.DataFrame,
                   convergence_rule: dict, failure: dict, figures: dict | None = None) -> pd.DataFrame:
     """One row per training run: its step budget, time, status (``STATUSES``) with its evidence, and its uses.

@@ -5,13 +5,15 @@ import pandas as pd
 from workflow_scripts.files import logs
 
 from workflow_scripts.evaluation import verdicts
+from workflow_scripts.evaluation.study_tables import gather, run_statuses
 from workflow_scripts.files.atomic import write_csv
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params
 # the rule names each prediction file's run, in the same order
 preds = {tuple(run): pd.read_parquet(path) for run, path in zip(p.runs, snakemake.input.predictions, strict=True)}
-runs = pd.read_csv(snakemake.input.training_runs)
+overall = gather(snakemake.input.overall, p.runs_with_reference, {})
+runs = run_statuses(snakemake.input.val_log, snakemake.input.train_log, p.runs, overall, p.convergence, p.failure)
 preds, excluded = verdicts.without_failed(preds, runs)
 for experiment, seed, status in excluded:
     log.warning("%s seed %s %s: left out of every verdict (a broken training, not a seed's variation)",
