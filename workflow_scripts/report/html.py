@@ -67,10 +67,15 @@ def table_data(caption: str, frame: pd.DataFrame, source=None, minor=(), text_co
     frame = frame.copy()
     if not isinstance(frame.index, pd.RangeIndex):
         frame = frame.reset_index()
+    text_columns = set(text_columns)
     for column in frame.columns:
         if pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]):
             frame[column] = frame[column].map(_format_number)  # own formatting: ints keep no '.0'
-    rows = [["–" if _is_missing(v) else str(v) for v in row] for row in frame.itertuples(index=False)]
+        else:
+            text_columns.add(column)  # words and lists wrap; numbers stay whole
+    # identifiers (balanced_control-T2000_random) may wrap after their underscores, not inside a word
+    rows = [["–" if _is_missing(v) else str(v).replace("_", "_" + ZWSP) for v in row]
+            for row in frame.itertuples(index=False)]
     columns = [{"label": str(c).replace("_", "_" + ZWSP),
                 "classes": " ".join(k for k, on in (("minor", c in minor), ("text", c in text_columns)) if on)}
                for c in frame.columns]

@@ -268,8 +268,9 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
             "tables": [
                 ("Overall test error", _overall_view(
                     overall, [baseline, *in_parts(experiments, "balancing", "balancing_control", "placebo")])),
-                ("Learning curve, whole test set (per frequent size bin: results/tables/learning_curve.csv)",
-                 _whole_test_set(read["learning_curve"])),
+                table_data("Learning curve, whole test set (per frequent size bin: the CSV)",
+                           _whole_test_set(read["learning_curve"]), tables["learning_curve"],
+                           ("training_share", "count", "seed_variance_known", "mae_each_seed_meV")),
             ],
         },
         catalogue.LOSS_WEIGHTS: {
