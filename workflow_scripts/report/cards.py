@@ -118,8 +118,9 @@ def h3_card(rows: list[dict]) -> dict:
     elif all(row["verdict"] == CONTRADICTED for row in rows):
         meaning = "Balancing made the error less even across sizes: keep the natural size mix of the data."
     else:
+        # inconclusive is weak evidence of no effect (H3 is the study's least powerful test): say no benefit shown
         meaning = ("No balancing arm evened out the error measurably beyond what the same amount of random data "
-                   "gives: balancing by size is not a remedy here.")
+                   "gives: this run shows no benefit from balancing by size.")
     return {"effect": effect, "meaning": meaning, "arms": arms}
 
 
