@@ -11,7 +11,8 @@ from tests.unit.synthetic_study import (LEARNING_CURVE_ARMS, LEARNING_CURVE_SUBS
 from workflow_scripts.evaluation.learning_curve import learning_curve
 from workflow_scripts.figures import catalogue
 from workflow_scripts.figures.style import close, figure
-from workflow_scripts.report.sections import TABLE_INPUTS, _convergence_text, build, place_figures
+from workflow_scripts.report.sections import (TABLE_INPUTS, THESIS_TITLE, _convergence_text, build,
+                                              place_figures)
 
 RULE = {"final_fraction": 0.25, "max_improvement": 0.05, "min_lr_fraction": 0.1}
 EXPERIMENTS = {"baseline": {"part": "baseline"}, "cap_2000": {"part": "balancing"}, "cap_4000": {"part": "balancing"}}
@@ -68,11 +69,12 @@ def test_page_reads_only_its_declared_inputs(tmp_path, monkeypatch):
     out = tmp_path / "page" / "report.html"
     build(out, figures, tables, "tiny", {"pool_size": 400}, EXPERIMENTS, [("baseline", "Default")], "equal_steps", 2,
           RULE)
-    page = out.read_text()
+    page = out.read_text().replace("&#8203;", "")  # the invisible break points in long names
     assert set(TABLE_INPUTS) == set(tables)
     assert page.count("data:image/png;base64,") == 3 and "missing:" not in page
     sections = re.findall(r"<h2>(.*?)</h2>", page)
-    assert len(sections) == len(catalogue.SECTIONS) and sections[0] == "Summary"
+    # the thesis beside this run first, then the catalogue's sections in its order
+    assert sections[0] == THESIS_TITLE and len(sections) == len(catalogue.SECTIONS) + 1 and sections[1] == "Summary"
     data, baseline = (page.split(f"<h2>{title}</h2>")[1].split("<h2>")[0]
                       for title in ("Data (thesis &#167;3.2.1)", catalogue.BASELINE))
     assert "Figure 1: sizes." in data and catalogue.TABLES["element_frequency"].caption in data

@@ -1,7 +1,8 @@
 """One self-contained HTML report: figures embedded as data URIs, inline CSS, no scripts, no network.
 
-Section text is trusted HTML written by the workflow; everything that comes from data (captions, table
-cells, meta values, paths) is escaped.
+Python prepares the data (formatted cells, data URIs); the Jinja2 templates in templates/ lay it out. Section
+text is trusted HTML written by the workflow; everything that comes from data (captions, table cells, meta
+values, paths) is escaped by the templates' autoescape.
 """
 
 from __future__ import annotations
@@ -14,34 +15,19 @@ import re
 from numbers import Number
 from pathlib import Path
 
+import jinja2
 import pandas as pd
+from markupsafe import Markup
 
 from workflow_scripts.files.atomic import write_text
 
 _VERDICT_COLORS = {"supported": "#1b7f3b", "contradicted": "#b42318", "inconclusive": "#b26b00"}
 
-_CSS = """
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 60rem; margin: 2rem auto;
-       padding: 0 1rem; color: #1f2328; line-height: 1.5; }
-h1 { border-bottom: 2px solid #d0d7de; padding-bottom: .3rem; }
-h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2rem; margin-top: 2.5rem; }
-table.meta td, table.meta th { text-align: left; padding: .15rem .8rem .15rem 0; vertical-align: top; }
-table.meta th { color: #57606a; font-weight: 600; white-space: nowrap; }
-nav.toc { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem 1.2rem; }
-figure { margin: 1.5rem 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
-figcaption { font-size: .92rem; color: #424a53; margin-top: .3rem; }
-.table-wrap { overflow-x: auto; }
-table.data { border-collapse: collapse; font-size: .88rem; margin: .3rem 0 1rem; }
-table.data th, table.data td { border: 1px solid #d0d7de; padding: .25rem .55rem; text-align: right; }
-table.data th { background: #f6f8fa; }
-table.data td:first-child, table.data th:first-child { text-align: left; }
-table.data tbody tr:nth-child(even) { background: #fbfcfd; }
-.missing { color: #b42318; background: #fff1f0; border: 1px dashed #b42318; padding: .5rem .8rem; margin: 1rem 0;
-           font-family: monospace; }
-.badge { display: inline-block; padding: .05rem .55rem; border-radius: 1rem; color: #fff; font-size: .85rem;
-         font-weight: 600; }
-"""
+TEMPLATES = Path(__file__).parent / "templates"
+# autoescape: everything from data is escaped; trusted HTML (section text, badges) is marked as such in Python
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
+                          lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+ZWSP = "\u200b"  # lets a long column name wrap after its underscores
 
 
 def verdict_badge(verdict: str) -> str:
@@ -49,8 +35,11 @@ def verdict_badge(verdict: str) -> str:
     key = re.sub(r"[\s_-]+", " ", str(verdict)).strip().lower()
     color = _VERDICT_COLORS.get(key, "#6e7781")  # grey for anything unexpected, shown as written
     # inline style, so the badge keeps its colour wherever the HTML is pasted
-    return (f'<span class="badge" style="background:{color};color:#fff;padding:.05rem .55rem;'
+    return Markup(f'<span class="badge" style="background:{color};color:#fff;padding:.05rem .55rem;'
             f'border-radius:1rem;font-weight:600">{html.escape(str(verdict))}</span>')
+
+
+_ENV.globals["badge"] = verdict_badge  # the macros' badges, as the sections' text writes them
 
 
 def _anchor(index: int, title: str) -> str:
@@ -72,78 +61,74 @@ def _format_number(value) -> str:
     return f"{value:,.4g}" if magnitude >= 1 else f"{value:.4g}"
 
 
-def _table_html(caption: str, frame: pd.DataFrame) -> str:
+def table_data(caption: str, frame: pd.DataFrame, source=None, minor=(), text_columns=()) -> dict:
+    """A table for the template: formatted cells, column labels that can wrap, and the columns a narrow screen
+    drops (``minor``; ``source`` names the file that holds them all)."""
     frame = frame.copy()
+    if not isinstance(frame.index, pd.RangeIndex):
+        frame = frame.reset_index()
+    text_columns = set(text_columns)
     for column in frame.columns:
         if pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]):
             frame[column] = frame[column].map(_format_number)  # own formatting: ints keep no '.0'
-    show_index = not isinstance(frame.index, pd.RangeIndex)
-    table = frame.to_html(index=show_index, escape=True, na_rep="–", classes="data", border=0)
-    return (f'<figure class="table"><figcaption>{html.escape(caption)}</figcaption>'
-            f'<div class="table-wrap">{table}</div></figure>')
+        else:
+            text_columns.add(column)  # words and lists wrap; numbers stay whole
+    # identifiers (balanced_control-T2000_random) may wrap after their underscores, not inside a word
+    rows = [["–" if _is_missing(v) else str(v).replace("_", "_" + ZWSP) for v in row]
+            for row in frame.itertuples(index=False)]
+    columns = [{"label": str(c).replace("_", "_" + ZWSP),
+                "classes": " ".join(k for k, on in (("minor", c in minor), ("text", c in text_columns)) if on)}
+               for c in frame.columns]
+    return {"caption": caption, "columns": columns, "rows": rows, "source": str(source) if source else "",
+            "has_minor": any(c in minor for c in frame.columns)}
 
 
-def _figure_html(path, caption: str) -> str:
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def figure_data(path, caption: str) -> dict:
+    """A figure for the template: its PNG as a data URI, or the path it was missing at."""
     path = Path(path)
     if not path.is_file():
-        return f'<div class="missing">missing: {html.escape(str(path))}</div><p>{html.escape(caption)}</p>'
+        return {"data_uri": "", "path": str(path), "caption": caption}
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (f'<figure><img src="data:{mime};base64,{data}" alt="{html.escape(caption, quote=True)}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    return {"data_uri": f"data:{mime};base64,{data}", "path": str(path), "caption": caption}
 
 
-def _meta_html(meta: dict) -> str:
-    rows = []
-    for key, value in meta.items():
-        if isinstance(value, dict):
-            value = "; ".join(f"{k}: {v}" for k, v in value.items())
-        rows.append(f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(str(value))}</td></tr>")
-    return f'<table class="meta">{"".join(rows)}</table>' if rows else ""
+def _meta_rows(meta: dict) -> list[tuple[str, str]]:
+    return [(str(key), "; ".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) else str(value))
+            for key, value in meta.items()]
 
 
-def render_report(title: str, sections: list[dict], meta: dict) -> str:
+def _section_data(index: int, section: dict) -> dict:
+    """A section for the template: its text as trusted HTML, its figures and tables prepared."""
+    title = section.get("title", "")
+    text = section.get("text", "")
+    if text and not text.lstrip().startswith("<"):
+        text = f"<p>{text}</p>"
+    tables = [table if isinstance(table, dict) else table_data(*table) for table in section.get("tables", [])]
+    return {"title": title, "anchor": section.get("anchor") or _anchor(index, title), "text": Markup(text),
+            "figures": [figure_data(path, caption) for path, caption in section.get("figures", [])],
+            "tables": tables}
+
+
+def render_report(title: str, sections: list[dict], meta: dict, front: dict | None = None) -> str:
     """The report as an HTML string (see build_report)."""
-    anchors = [_anchor(i, section.get("title", "")) for i, section in enumerate(sections, start=1)]
-    toc = "".join(f'<li><a href="#{a}">{html.escape(s.get("title", ""))}</a></li>' for a, s in zip(anchors, sections))
-    body = []
-    for anchor, section in zip(anchors, sections):
-        parts = [f'<section id="{anchor}"><h2>{html.escape(section.get("title", ""))}</h2>']
-        text = section.get("text", "")
-        if text:
-            parts.append(text if text.lstrip().startswith("<") else f"<p>{text}</p>")
-        parts += [_figure_html(path, caption) for path, caption in section.get("figures", [])]
-        parts += [_table_html(caption, frame) for caption, frame in section.get("tables", [])]
-        parts.append("</section>")
-        body.append("\n".join(parts))
-    document = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<header><h1>{html.escape(title)}</h1>
-{_meta_html(meta)}
-</header>
-<nav class="toc"><strong>Contents</strong><ol>{toc}</ol></nav>
-<main>
-{chr(10).join(body)}
-</main>
-</body>
-</html>
-"""
+    document = _ENV.get_template("report.html.j2").render(
+        title=title, sections=[_section_data(i, s) for i, s in enumerate(sections, start=1)],
+        meta=_meta_rows(meta), front=front)
     # character references for non-ASCII: the file reads correctly whatever encoding a viewer assumes
     return document.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
-def build_report(path, title: str, sections: list[dict], meta: dict) -> None:
-    """Write one self-contained HTML report.
+def build_report(path, title: str, sections: list[dict], meta: dict, front: dict | None = None) -> None:
+    """Write one self-contained HTML report from templates/report.html.j2.
 
     Each section: {"title": str, "text": trusted HTML or plain text, "figures": [(png_path, caption)],
-    "tables": [(caption, DataFrame)]}; ``meta`` is shown as a key/value table at the top.
-    A figure file that does not exist shows a visible "missing: <path>" note.
+    "tables": [(caption, DataFrame) or a table_data dict], optional "anchor"}; ``meta`` is shown as a key/value
+    table at the top. ``front``: the first screen (summary sentence, verdict cards, settings; see
+    report/sections.py), or None. A figure file that does not exist shows a visible "missing: <path>" note.
     """
-    write_text(path, render_report(title, sections, meta))
+    write_text(path, render_report(title, sections, meta, front))

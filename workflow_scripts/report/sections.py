@@ -1,7 +1,9 @@
 """The study's self-contained page: its sections' text and tables, with the figures the catalogue places in them.
 
 Which figure goes in which section, with which caption, is the catalogue's (workflow_scripts/figures/catalogue.py);
-this module writes the page from the files rule report names and nothing else. The HTML itself: report/html.py.
+this module writes the page from the files rule report names and nothing else. The first screen's plain words:
+report/cards.py; the thesis beside this run: report/thesis.py; the settings: report/settings.py. The HTML itself:
+report/html.py and its templates.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from workflow_scripts.evaluation.verdicts import DECISION_RULE
 from workflow_scripts.figures import catalogue
 from workflow_scripts.figures.catalogue import TABLES
 from workflow_scripts.properties import LINEAR_REFERENCE
-from workflow_scripts.report.html import build_report, verdict_badge
+from workflow_scripts.report import cards, settings, thesis
+from workflow_scripts.report.html import build_report, table_data, verdict_badge
 
 # The tables the page reads: rule report's inputs of these names.
 TABLE_INPUTS = ("element_frequency", "by_size", "by_element", "overall", "table2", "training_runs", "verdicts",
@@ -144,6 +147,74 @@ def _convergence_text(runs: pd.DataFrame, convergence: dict) -> str:
             f"<ul>{''.join(items)}</ul>")
 
 
+THESIS_TITLE = "The thesis beside this run"
+THESIS_ANCHOR = "thesis"
+# The report lies in results/report/; the study's documentation two folders up.
+DEPARTURES_LINK = "../../docs/study.md#departures-from-the-thesis"
+
+
+def _verdicts_view(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The verdicts table as the page shows it: intervals in one column, the placebo's rows as passed / failed
+    (a placebo is a check, never a finding)."""
+    def ci(low, high):
+        return "–" if pd.isna(low) or pd.isna(high) else f"{low:.3g} to {high:.3g}"
+
+    control = verdicts["control"].fillna(False).astype(str).str.lower() == "true"
+    verdict = [("placebo " + ("passed" if str(p).lower() == "true" else "FAILED")) if c else v
+               for c, v, p in zip(control, verdicts["verdict"], verdicts["placebo_passes"])]
+    secondary = [f"{name}: {value:.3g} ({ci(low, high)})" if isinstance(name, str) and name else "–"
+                 for name, value, low, high in zip(verdicts["secondary_statistic"], verdicts["secondary_value"],
+                                                   verdicts["secondary_ci_low"], verdicts["secondary_ci_high"])]
+    return pd.DataFrame({
+        "hypothesis": verdicts["hypothesis"], "comparison": verdicts["comparison"],
+        "statistic": verdicts["statistic"], "value": verdicts["value"],
+        "95 % CI": [ci(lo, hi) for lo, hi in zip(verdicts["ci_low"], verdicts["ci_high"])],
+        "bound": verdicts["bound"], "p_adjusted": verdicts["p_adjusted"], "seeds": verdicts["seeds"],
+        "verdict": verdict, "secondary": secondary,
+        "left out as failed": verdicts["excluded_runs"] if "excluded_runs" in verdicts else "",
+        "unreliable_runs": verdicts["unreliable_runs"],
+    })
+
+
+RUN_COLUMNS = ["experiment", "seed", "budget_rule", "n_train", "steps", "epochs_run", "train_seconds", "status",
+               "best_val_mae_meV", "max_val_mae_after_best_meV", "final_improvement", "test_mae_vs_linear_reference",
+               "used_by", "reused_from"]
+# dropped on a narrow screen: the CSV has them
+RUN_MINOR = ("budget_rule", "epochs_run", "max_val_mae_after_best_meV", "final_improvement", "reused_from")
+VERDICT_MINOR = ("statistic", "bound", "p_adjusted", "secondary", "unreliable_runs")
+STRATUM_MINOR = ("train_count", "mae_each_seed_meV", "mse_eV2")
+OVERALL_MINOR = ("mae_each_seed_meV", "mse_eV2")
+
+
+def _front(verdicts, overall, by_size, runs, scale, scale_settings, experiments, final, baseline, beside) -> dict:
+    """The first screen: summary sentence, verdict cards, the thesis line; then the settings in words."""
+    test = overall.loc[(overall["experiment"] == baseline) & (overall["group"] == "all"), "count"]
+    rows = settings.scale_rows(scale_settings, experiments.get(baseline, {}),
+                               int(test.max()) if len(test) else None)
+    n_train = runs.groupby("experiment")["n_train"].max() if "n_train" in runs else pd.Series(dtype=float)
+    models = [settings.model_sentence(label, name, experiments[name], n_train.get(name))
+              for name, label in final if name in experiments]
+    return {
+        "summary": cards.summary_sentence(verdicts, scale), "cards": cards.hypothesis_cards(verdicts),
+        "thesis_line": thesis.thesis_line(beside), "thesis_anchor": THESIS_ANCHOR,
+        "departures_link": DEPARTURES_LINK, "scale": scale, "models": models,
+        "settings": table_data("What differs from the thesis", pd.DataFrame(rows).rename(
+            columns={"this_run": "this run"}), text_columns=("thesis", "this run")),
+    }
+
+
+def _thesis_section(beside: list[dict]) -> dict:
+    frame = pd.DataFrame(beside)[["finding", "thesis", "this_run", "agreement"]].rename(
+        columns={"thesis": "the thesis", "this_run": "this run", "agreement": "match"})
+    return {"title": THESIS_TITLE, "anchor": THESIS_ANCHOR,
+            "text": ("<p>Each finding the thesis states, beside this run's answer. The thesis judged from one run "
+                     "each by eye; here H1 to H4 are the verdicts below (seed-aware 95 % intervals), the rest seed "
+                     "means. This run departs from the thesis's protocol in places, each for a reason: "
+                     f'<a href="{DEPARTURES_LINK}">departures from the thesis</a> (docs/study.md).</p>'),
+            "tables": [table_data("The thesis's findings and this run's answers", frame,
+                                  text_columns=("the thesis", "this run", "match"))]}
+
+
 def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, experiments: dict, final: list,
           budget_rule: str, min_seeds: int, convergence: dict) -> None:
     """Write the page. ``figures``: (png path, caption, section) in the order shown; ``tables``: TABLE_INPUTS -> csv."""
@@ -171,14 +242,11 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
                 + _placebo_text(verdicts)
             ),
             "tables": [
-                (TABLES["verdicts"].caption,
-                 verdicts[["hypothesis", "comparison", "control", "statistic", "value", "ci_low", "ci_high", "bound",
-                           "p_adjusted", "seeds", "verdict", "secondary_statistic", "secondary_value",
-                           "secondary_ci_low", "secondary_ci_high", "excluded_runs", "unreliable_runs"]]),
-                (TABLES["training_runs"].caption,
-                 runs[["experiment", "seed", "budget_rule", "n_train", "steps", "epochs_run", "train_seconds",
-                       "status", "best_val_mae_meV", "max_val_mae_after_best_meV", "final_improvement",
-                       "test_mae_vs_linear_reference", "used_by", "reused_from"]]),
+                table_data(TABLES["verdicts"].caption, _verdicts_view(verdicts), tables["verdicts"],
+                           VERDICT_MINOR, ("comparison", "statistic", "seeds", "verdict", "secondary",
+                                           "unreliable_runs")),
+                table_data(TABLES["training_runs"].caption, runs[[c for c in RUN_COLUMNS if c in runs]],
+                           tables["training_runs"], RUN_MINOR, ("status", "used_by", "reused_from")),
             ],
         },
         catalogue.DATA: {
@@ -204,8 +272,9 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
             "tables": [
                 ("Overall test error", _overall_view(
                     overall, [baseline, *in_parts(experiments, "balancing", "balancing_control", "placebo")])),
-                ("Learning curve, whole test set (per frequent size bin: results/tables/learning_curve.csv)",
-                 _whole_test_set(read["learning_curve"])),
+                table_data("Learning curve, whole test set (per frequent size bin: the CSV)",
+                           _whole_test_set(read["learning_curve"]), tables["learning_curve"],
+                           ("training_share", "count", "seed_variance_known", "mae_each_seed_meV")),
             ],
         },
         catalogue.LOSS_WEIGHTS: {
@@ -226,8 +295,10 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
             ],
         },
     }
+    beside = thesis.thesis_beside(verdicts, overall, by_size, experiments, baseline, final)
+    front = _front(verdicts, overall, by_size, runs, scale, scale_settings, experiments, final, baseline, beside)
     meta = {
-        "scale": f"{scale} ({', '.join(f'{k}={v}' for k, v in scale_settings.items())})",
+        "scale": f"{scale} (what it changes: the table above)",
         "experiments": len(experiments),
         "training runs": len(overall.loc[(overall["group"] == "all") & (overall["experiment"] != LINEAR_REFERENCE),
                                          ["experiment", "seed"]].drop_duplicates()),
@@ -235,7 +306,7 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
         "final comparison": ", ".join(f"{label}: {name}" for name, label in final),
     }
     build_report(out_path, "QM9 U0 with SchNet: error by molecule size and element",
-                 place_figures(sections, figures), meta)
+                 [_thesis_section(beside), *place_figures(sections, figures)], meta, front)
 
 
 def place_figures(sections: dict[str, dict], figures) -> list[dict]:
