@@ -13,7 +13,10 @@ from snakemake.utils import validate
 
 for _configfile in workflow.configfiles:
     check_duplicate_keys(_configfile)
-validate_config(config, validate=validate)
+# --config values arrive as text inside mappings: validation types them first
+validate_config(
+    config, validate=validate, command_line=workflow.config_settings.overwrite_config
+)
 
 SCALE = scale_settings(config)
 RESULTS = "results"
