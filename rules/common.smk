@@ -161,7 +161,9 @@ def prediction_molecules(wildcards):
 
     Each is read here, before the job: a bad file stops the run and leaves the last predictions.csv in place.
     """
-    return readable_molecule_files(config["predict"]["molecules"], [".", workflow.basedir])
+    return readable_molecule_files(
+        config["predict"]["molecules"], [".", workflow.basedir]
+    )
 
 
 # ---- figures: what each shows is stated once, in workflow_scripts/figures/catalogue.py
