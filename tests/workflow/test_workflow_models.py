@@ -140,9 +140,10 @@ def test_every_run_logs_its_curves_for_tensorboard(study):
     events.Reload()
     run = EventAccumulator(str(workdir / RUN / "tensorboard"))
     run.Reload()
-    assert {"val_loss", "val_mae", "train/loss_mean", "train/mse_eV2", "train/lr"} <= set(run.Tags()["scalars"])
+    assert {"val_loss", "val_mae_meV", "train/loss_mean", "train/mse_eV2", "train/lr"} <= set(run.Tags()["scalars"])
     val_log = pd.read_csv(workdir / RUN / "val_log.csv")
-    np.testing.assert_allclose([1000 * e.value for e in run.Scalars("val_mae")], val_log["val_mae_meV"], rtol=1e-6)
+    np.testing.assert_allclose([e.value for e in run.Scalars("val_mae_meV")], val_log["val_mae_meV"], rtol=1e-6)
+    assert "_hparams_/session_start_info" in run.PluginTagToContent("hparams")  # the settings in HParams
 
 
 def test_a_training_in_a_fork_of_the_resident_trainer_equals_one_in_its_own_process(study, tmp_path):
