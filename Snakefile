@@ -27,6 +27,38 @@ include: "rules/report.smk"
 include: "rules/predict.smk"
 
 
+# On a cluster these run in the Snakemake process instead of as SLURM jobs:
+# each takes seconds to a minute and little memory, far less than a wait in
+# the queue (thesis scale: 63 stratum_metrics alone). Submitted remain the
+# trainings, the two stores of the pool (all of QM9's molecules) and
+# qm9_metadata, which reads every QM9 molecule. download_figshare is local
+# because compute nodes often cannot reach the internet; linear_reference is
+# a least-squares fit of five coefficients.
+localrules:
+    all,
+    predict,
+    download_figshare,
+    split,
+    subset,
+    dataset_counts,
+    plot_dataset,
+    linear_reference,
+    reuse_training,
+    stratum_metrics,
+    study_tables,
+    learning_curve,
+    hypothesis_verdicts,
+    figure_error_by_size,
+    figure_error_by_element,
+    figure_subset_histogram,
+    figure_weight_factors,
+    figure_learning_curves,
+    figure_data_size,
+    figure_overview,
+    predict_molecules,
+    report,
+
+
 rule all:
     default_target: True
     input:

@@ -13,7 +13,10 @@ from snakemake.utils import validate
 
 for _configfile in workflow.configfiles:
     check_duplicate_keys(_configfile)
-validate_config(config, validate=validate)
+# --config values arrive as text inside mappings: validation types them first
+validate_config(
+    config, validate=validate, command_line=workflow.config_settings.overwrite_config
+)
 
 SCALE = scale_settings(config)
 RESULTS = "results"
@@ -148,14 +151,19 @@ def training_molecules(wildcards):
 
 # ---- predictions for a user's molecules -------------------------------------
 from workflow_scripts.config.experiments import prediction_run
-from workflow_scripts.predict.molecules import molecule_files
+from workflow_scripts.predict.molecules import readable_molecule_files
 
 PREDICT_RUN = "{}/seed{}".format(*prediction_run(config, EXPERIMENTS))
 
 
 def prediction_molecules(wildcards):
-    """The files predict.molecules names; relative ones from here, else beside the Snakefile (the examples)."""
-    return molecule_files(config["predict"]["molecules"], [".", workflow.basedir])
+    """The files predict.molecules names; relative ones from here, else beside the Snakefile (the examples).
+
+    Each is read here, before the job: a bad file stops the run and leaves the last predictions.csv in place.
+    """
+    return readable_molecule_files(
+        config["predict"]["molecules"], [".", workflow.basedir]
+    )
 
 
 # ---- figures: what each shows is stated once, in workflow_scripts/figures/catalogue.py

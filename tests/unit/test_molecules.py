@@ -12,6 +12,7 @@ from tests.unit.tiny_training import SETTINGS
 from workflow_scripts.evaluation.stratum_metrics import METRIC_COLUMNS
 from workflow_scripts.predict.molecules import (
     MoleculeInputError, expected_errors, molecule_files, predict_u0, read_molecules,
+    readable_molecule_files,
 )
 from workflow_scripts.training.model import build_model
 
@@ -34,6 +35,22 @@ def test_molecule_files_expands_folders_and_names_what_is_missing(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(MoleculeInputError, match="holds no .xyz"):
         molecule_files(["empty"], search=[tmp_path])
+
+
+def test_a_missing_file_names_each_folder_once(tmp_path, monkeypatch):
+    """Run in the workflow's folder, the working directory and the Snakefile's are one folder: named once."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(MoleculeInputError) as error:
+        molecule_files(["nowhere.xyz"], search=[".", str(tmp_path)])
+    assert f"(looked in {tmp_path.resolve()});" in str(error.value)
+
+
+def test_an_unreadable_file_is_named_before_any_job(tmp_path):
+    (tmp_path / "good.xyz").write_text("1\n\nH 0 0 0\n")
+    (tmp_path / "bad.xyz").write_text("3\n\nC 0 0 0\n")
+    assert readable_molecule_files(["good.xyz"], search=[tmp_path]) == [str(tmp_path / "good.xyz")]
+    with pytest.raises(MoleculeInputError, match=rf"cannot read {tmp_path / 'bad.xyz'} "):
+        readable_molecule_files(["good.xyz", "bad.xyz"], search=[tmp_path])
 
 
 def test_xyz_files_and_ase_databases_are_read_with_names(tmp_path):

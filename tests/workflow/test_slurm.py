@@ -47,6 +47,8 @@ TRAIN_OUTPUTS = ["model.pt", "train_log.csv", "val_log.csv", "timing.json", "pre
 COMPARED = ["results/splits/split.parquet"] + [
     f"{RUN.format(e)}/metrics_overall.csv" for e in ("baseline", "targeted", "linear_reference")
 ]
+# What a SLURM run submits; every other rule is a localrule (Snakefile)
+SUBMITTED_RULES = {"train", "packed_store", "atoms_database", "qm9_metadata"}
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
 
 
@@ -218,14 +220,27 @@ def study(slurm_cluster, tmp_path_factory):
     return SimpleNamespace(dir=workdir, local=local, result=result)
 
 
-def test_every_job_ran_as_a_slurm_job(study):
+def test_only_trainings_and_the_pool_went_through_sbatch(study):
+    """The light rules (localrules: in the Snakefile) run inside Snakemake: no wait in the queue for them."""
     planned = planned_jobs(study.result)
     submitted = submissions(output(study.result))
     by_rule = pd.Series([s.rule for s in submitted]).value_counts().to_dict()
-    # `all` only collects the targets: Snakemake does that itself
-    assert by_rule == {rule: n for rule, n in planned.items() if rule != "all"}
+    assert by_rule == {rule: n for rule, n in planned.items() if rule in SUBMITTED_RULES}
+    assert by_rule["train"] == 2
     assert len({s.jobid for s in submitted}) == len(submitted)
+    ran_here = pd.Series(re.findall(r"^localrule (\w+):", output(study.result), re.MULTILINE)).value_counts()
+    assert ran_here.to_dict() == {rule: n for rule, n in planned.items() if rule not in SUBMITTED_RULES}
     assert (study.dir / "results/report/report.html").exists()
+
+
+def test_every_rule_is_submitted_or_local():
+    """The Snakefile's localrules are every rule but SUBMITTED_RULES, and name no rule that does not exist."""
+    listed = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--list-rules"],
+                            capture_output=True, text=True, check=True, cwd=REPO, timeout=300)
+    rules = set(re.findall(r"^(\w+)$", listed.stdout, re.MULTILINE))
+    block = re.search(r"^localrules:\n((?:    \w+,\n)+)", (REPO / "Snakefile").read_text(), re.MULTILINE)
+    local = set(re.findall(r"(\w+),", block.group(1)))
+    assert local <= rules and rules - local == SUBMITTED_RULES
 
 
 def test_each_training_was_its_own_gpu_job(study):

@@ -120,15 +120,30 @@ def test_rule_predict_on_the_shipped_examples(study):
     assert table.loc["fluorobenzene", "element_group"] == by_element.loc[["H", "C", "F"], "mae_meV"].idxmax()
 
 
+def test_a_bad_molecule_file_keeps_the_last_good_predictions(study, tmp_path):
+    """A predict run on an unreadable file stops before the job, naming the file; the last predictions.csv stays."""
+    workdir = tmp_path / "study"
+    shutil.copytree(study[0], workdir, symlinks=True)
+    good = workdir / "results/predict/baseline/seed0/predictions.csv"
+    before = good.read_bytes()
+    (workdir / "mine/broken.xyz").write_text("3\nan atom short\nC 0 0 0\nO 1.2 0 0\n")
+    overlay = {**TINY, "predict": {"molecules": ["examples/molecules", "mine"], "experiment": "baseline", "seed": 0}}
+    result = run_snakemake(workdir, overlay, "--cores", "2", "predict", check=False)
+    assert result.returncode != 0
+    assert "cannot read mine/broken.xyz" in result.stderr, result.stderr[-3000:]
+    assert good.read_bytes() == before
+
+
 def test_every_run_logs_its_curves_for_tensorboard(study):
     workdir, _ = study
     events = EventAccumulator(str(workdir / "results/experiments"))  # as `tensorboard --logdir results/experiments`
     events.Reload()
     run = EventAccumulator(str(workdir / RUN / "tensorboard"))
     run.Reload()
-    assert {"val_loss", "val_mae", "train/loss_mean", "train/mse_eV2", "train/lr"} <= set(run.Tags()["scalars"])
+    assert {"val_loss", "val_mae_meV", "train/loss_mean", "train/mse_eV2", "train/lr"} <= set(run.Tags()["scalars"])
     val_log = pd.read_csv(workdir / RUN / "val_log.csv")
-    np.testing.assert_allclose([1000 * e.value for e in run.Scalars("val_mae")], val_log["val_mae_meV"], rtol=1e-6)
+    np.testing.assert_allclose([e.value for e in run.Scalars("val_mae_meV")], val_log["val_mae_meV"], rtol=1e-6)
+    assert "_hparams_/session_start_info" in run.PluginTagToContent("hparams")  # the settings in HParams
 
 
 def test_a_training_in_a_fork_of_the_resident_trainer_equals_one_in_its_own_process(study, tmp_path):

@@ -8,6 +8,7 @@ that must add up, names that must refer to each other, a key stated twice).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import yaml
@@ -126,14 +127,130 @@ def validation_error_from(exc: BaseException):
     return None
 
 
-def validate_config(config: dict, validate=None) -> dict:
+# --config values: Snakemake parses a nested value with YAML's BaseLoader, so
+# `predict={seed: 0}` arrives as the string '0'. Those strings get the type the
+# schema asks for; a config file's strings keep theirs (they are typed by YAML).
+NOT_PARSED = object()
+_PYTHON_TYPES = {
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def parse_as(text: str, types) -> object:
+    """``text`` as the first of the schema ``types`` it parses cleanly as (YAML's reading), else NOT_PARSED."""
+    types = types if isinstance(types, list) else [types]
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return NOT_PARSED
+    if isinstance(value, str) and "number" in types:  # YAML 1.1 reads 1e-3 as text
+        try:
+            value = float(value)
+        except ValueError:
+            return NOT_PARSED
+    matches = [t for t in types if t in _PYTHON_TYPES and _PYTHON_TYPES[t](value)]
+    return value if matches else NOT_PARSED
+
+
+def stated_in(command_line: dict, path) -> bool:
+    """Whether the --config values state the value at ``path`` (keys and list positions)."""
+    node = command_line
+    for part in path:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+def _type_errors(error):
+    """The type errors in ``error`` and in the branches of a oneOf/anyOf it stands for."""
+    if error.validator == "type":
+        yield error
+    for branch in error.context or ():
+        yield from _type_errors(branch)
+
+
+def _set_at(config: dict, path, value) -> None:
+    node = config
+    for part in list(path)[:-1]:
+        node = node[part]
+    node[list(path)[-1]] = value
+
+
+def _schema() -> dict:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def typed_command_line_values(config: dict, command_line: dict) -> dict:
+    """Give the --config values in ``config`` the types the schema asks for, in place.
+
+    Only a string that fails its schema type, parses cleanly as that type and
+    was given on the command line (``command_line``, Snakemake's overwrite
+    config) changes: a config file's deliberate string stays a string.
+    """
+    import jsonschema
+
+    schema = _schema()
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    for _ in range(100):  # a coerced mapping or list may reveal values inside it
+        changes = {}
+        for error in validator.iter_errors(config):
+            for failed in _type_errors(error):
+                path = tuple(failed.absolute_path)
+                if path in changes or not isinstance(failed.instance, str) or not stated_in(command_line, path):
+                    continue
+                value = parse_as(failed.instance, failed.validator_value)
+                if value is not NOT_PARSED:
+                    changes[path] = value
+        if not changes:
+            break
+        for path, value in changes.items():
+            _set_at(config, path, value)
+    typed_sweep_values(config, command_line, schema)
+    return config
+
+
+def typed_sweep_values(config: dict, command_line: dict, schema: dict) -> None:
+    """A --config sweep's values get the type of the setting they sweep.
+
+    The schema lets a sweep's values be text (a sweep over subsets), so they
+    pass it as strings; the swept setting's own schema says what they are.
+    """
+    experiments = command_line.get("experiments")
+    for name, entry in (experiments.items() if isinstance(experiments, dict) else ()):
+        sweep = entry.get("sweep") if isinstance(entry, dict) else None
+        for key in (sweep if isinstance(sweep, dict) else ()):
+            section, _, setting = key.rpartition(".")
+            types = schema["$defs"].get(section, {}).get("properties", {}).get(setting, {}).get("type", "string")
+            values = config["experiments"][name]["sweep"][key]
+            if "string" in types or not isinstance(values, list):
+                continue
+            for i, value in enumerate(values):
+                parsed = parse_as(value, types) if isinstance(value, str) else NOT_PARSED
+                if parsed is not NOT_PARSED:
+                    values[i] = parsed
+
+
+def validate_config(config: dict, validate=None, command_line: dict | None = None) -> dict:
     """Validate ``config`` in place (schema defaults filled in) and check it.
 
     ``validate`` is ``snakemake.utils.validate`` inside the workflow; tests may
-    pass it too. Raises :class:`ConfigError` with a one-line explanation.
+    pass it too. ``command_line``: the --config values (see
+    typed_command_line_values). Raises :class:`ConfigError` with a one-line
+    explanation.
     """
     if validate is None:
         from snakemake.utils import validate
+    if command_line:
+        typed_command_line_values(config, command_line)
     try:
         validate(config, schema=str(SCHEMA_PATH))
     except Exception as exc:  # snakemake wraps the jsonschema error in a WorkflowError

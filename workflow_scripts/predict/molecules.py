@@ -34,12 +34,13 @@ def molecule_files(entries, search=(".",)) -> list[str]:
     workflow's folder, which holds the shipped examples).
     """
     entries = [entries] if isinstance(entries, str) else list(entries)
+    folders = list(dict.fromkeys(str(Path(b).resolve()) for b in search))  # run in the workflow's folder: one
     files = []
     for entry in entries:
         found = next((Path(base) / entry for base in search if (Path(base) / entry).exists()), None)
         if found is None:
             raise MoleculeInputError(
-                f"predict.molecules: {entry} does not exist (looked in {', '.join(str(Path(b).resolve()) for b in search)}); "
+                f"predict.molecules: {entry} does not exist (looked in {', '.join(folders)}); "
                 "give xyz files, folders of them, or ASE databases (.db)"
             )
         if found.is_dir():
@@ -55,6 +56,17 @@ def molecule_files(entries, search=(".",)) -> list[str]:
                 f"expected one of {', '.join(MOLECULE_SUFFIXES)}"
             )
     return [str(f) for f in files]
+
+
+def readable_molecule_files(entries, search=(".",)) -> list[str]:
+    """molecule_files, each file read once: one that cannot be read stops the run before rule predict_molecules.
+
+    Snakemake removes a job's outputs when it starts and when it fails, so a bad file found in the job would
+    cost the run's last good predictions.csv; found while Snakemake plans the jobs, it costs nothing.
+    """
+    files = molecule_files(entries, search)
+    read_molecules(files)
+    return files
 
 
 def read_molecules(paths) -> list[tuple[str, str, Atoms]]:

@@ -2,9 +2,10 @@
 
 Each run writes ``<run folder>/tensorboard/``, so ``tensorboard --logdir results/experiments`` lists every run as
 ``<experiment>/seed<seed>/tensorboard``. Tags: ``train/<column>`` for every column of train_log.csv (every 10th step),
-``val_loss`` and ``val_mae`` (per validated epoch, eV^2 and eV, from the task's own logging) and ``epoch``
-(``train/loss_mean`` is the optimized loss); the run's settings appear as hyperparameters. Steps count from 0,
-Lightning's convention: TensorBoard's step s is step s + 1 of train_log.csv and val_log.csv.
+``val_loss`` (eV^2) and ``val_mae_meV`` (per validated epoch, from the task's own logging; meV as in val_log.csv
+and the report) and ``epoch`` (``train/loss_mean`` is the optimized loss); the run's settings and seed in
+TensorBoard's HParams view, beside its validation MAE. Steps count from 0, Lightning's convention: TensorBoard's
+step s is step s + 1 of train_log.csv and val_log.csv.
 """
 
 from __future__ import annotations
@@ -15,14 +16,30 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from workflow_scripts.properties import EV_TO_MEV
+
 TENSORBOARD_DIR = "tensorboard"
 LOG_EVERY = 10  # steps between the study curves' TensorBoard points
+# The task logs its validation MAE in eV (val_mae); TensorBoard shows it in the study's unit
+MAE_TAG, MAE_MEV_TAG = "val_mae", "val_mae_meV"
+# The scalars HParams shows beside each run's settings (their last values)
+HPARAMS_METRICS = (MAE_MEV_TAG, "val_loss")
+
+
+def in_study_units(metrics: dict) -> dict:
+    """The metrics with the validation MAE in meV under its own tag (the task logs eV)."""
+    if MAE_TAG not in metrics:
+        return metrics
+    metrics = dict(metrics)
+    metrics[MAE_MEV_TAG] = EV_TO_MEV * float(metrics.pop(MAE_TAG))
+    return metrics
 
 
 class SettingsTensorBoardLogger(TensorBoardLogger):
-    """Lightning's TensorBoard logger whose hyperparameters are the run's settings.
+    """Lightning's TensorBoard logger whose hyperparameters are the run's settings, in TensorBoard's HParams view.
 
-    Lightning would log the task's constructor arguments, which hold the model object itself.
+    Lightning would log the task's constructor arguments, which hold the model object itself; and without a
+    metric (default_hp_metric off, so that no placeholder point enters a curve) it writes them to hparams.yaml only.
     """
 
     def __init__(self, settings: dict, seed: int, **kwargs):
@@ -30,7 +47,18 @@ class SettingsTensorBoardLogger(TensorBoardLogger):
         self.settings = {**settings, "seed": seed}
 
     def log_hyperparams(self, params, metrics=None, step=None) -> None:
-        super().log_hyperparams(self.settings, metrics=metrics, step=step)
+        from lightning_fabric.utilities.logger import _flatten_dict
+        from torch.utils.tensorboard.summary import hparams
+
+        self.hparams.update(self.settings)  # hparams.yaml
+        flat = self._sanitize_params(_flatten_dict(self.settings))  # training/lr; lists and null as text
+        # the metrics only name scalars logged anyway: HParams shows their values, no point is written here
+        writer = self.experiment._get_file_writer()
+        for summary in hparams(flat, dict.fromkeys(HPARAMS_METRICS, 0.0)):
+            writer.add_summary(summary)
+
+    def log_metrics(self, metrics, step=None) -> None:
+        super().log_metrics(in_study_units(metrics), step)
 
 
 class TensorBoardCurves(pl.Callback):
