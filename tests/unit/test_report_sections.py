@@ -20,7 +20,7 @@ VERDICT = {"comparison": "baseline", "control": False, "statistic": "s", "value"
            "ci_high": 0.3, "bound": 0, "seeds": "baseline 2", "verdict": "inconclusive", "secondary_statistic": "",
            "secondary_value": 0, "secondary_ci_low": 0, "secondary_ci_high": 0, "statement": "claim",
            "explanation": "why", "placebo_passes": True, "method": "least squares", "p_adjusted": float("nan"),
-           "unreliable_runs": "cap_2000 seed 1 (diverged)", "excluded_runs": "cap_2000 seed 1 (diverged)"}
+           "unreliable_runs": "cap_2000 seed 1 (diverged)", "failed_runs": "cap_2000 seed 1 (diverged)"}
 
 
 def _png(path):
@@ -83,7 +83,7 @@ def test_page_reads_only_its_declared_inputs(tmp_path, monkeypatch):
     assert "Default: baseline" in page
     # each verdict names its method and the runs it compares that failed or did not converge
     assert "Method: least squares." in page and "did not converge:</b> cap_2000 seed 1 (diverged)" in page
-    assert "Left out as failed:</b> cap_2000 seed 1 (diverged)" in page
+    assert "Failed runs among those compared:</b> cap_2000 seed 1 (diverged)" in page
     # the learning curve's whole-test-set rows in the balancing section, beside its figures
     balancing = page.split(f"<h2>{catalogue.BALANCING}</h2>")[1].split("<h2>")[0]
     assert "Learning curve, whole test set" in balancing and "control_2000" in balancing

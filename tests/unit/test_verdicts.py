@@ -316,20 +316,13 @@ def test_h3_guard_keeps_an_arm_that_is_worse_overall_from_support():
     assert row["verdict"] == "inconclusive" and "not called better balanced" in row["explanation"]
 
 
-def test_failed_runs_are_left_out_of_the_verdicts_and_named():
-    from workflow_scripts.evaluation.verdicts import without_failed
-
+def test_failed_runs_stay_in_the_verdicts_and_are_named():
     test = make_test_set(per_size=20)
-    preds = make_preds(test, {"baseline": (constant(0.02), 3), "T2000": (constant(0.02), 2),
-                              "targeted": (constant(0.02), 1)})
-    runs = pd.DataFrame({"experiment": ["baseline", "baseline", "baseline", "T2000", "T2000", "targeted"],
-                         "seed": [0, 1, 2, 0, 1, 0],
-                         "status": ["converged", "collapsed", "not_converged", "diverged", "converged", "diverged"]})
-    kept, excluded = without_failed(preds, runs)
-    assert sorted(kept) == [("T2000", 1), ("baseline", 0), ("baseline", 2), ("targeted", 0)]
-    # targeted's only run failed: kept, since nothing else can judge it, and not listed as left out
-    assert excluded == [("T2000", 0, "diverged"), ("baseline", 1, "collapsed")]
-    rows = [h1_rare_sizes(kept, TRAIN_SIZE_COUNTS, FREQUENT, n_resamples=20)]
-    table = verdicts_table(rows, runs, excluded)
-    assert table.loc[0, "excluded_runs"] == "baseline seed 1 (collapsed)"
-    assert "baseline 2" in table.loc[0, "seeds"]
+    preds = make_preds(test, {"baseline": (constant(0.02), 3)})
+    runs = pd.DataFrame({"experiment": ["baseline", "baseline", "baseline", "T2000"], "seed": [0, 1, 2, 0],
+                         "status": ["converged", "collapsed", "not_converged", "diverged"]})
+    table = verdicts_table([h1_rare_sizes(preds, TRAIN_SIZE_COUNTS, FREQUENT, n_resamples=20)], runs)
+    # kept in the statistic (leaving it out would keep the luckier seeds), named beside the verdict
+    assert "baseline 3" in table.loc[0, "seeds"]
+    assert table.loc[0, "failed_runs"] == "baseline seed 1 (collapsed)"
+    assert table.loc[0, "unreliable_runs"] == "baseline seed 1 (collapsed); baseline seed 2 (not_converged)"

@@ -197,17 +197,22 @@ def test_identical_trainings_run_once(study):
 
 
 # The placebo: arms with the baseline's settings and other seeds, judged by H3 and H4 as if they were a balanced
-# and a targeted experiment; beside them an arm with a planted effect (the baseline's settings at a learning
-# rate that leaves the network untrained), which the same verdicts must catch, so that this test can fail.
-# Three seeds each, and 11 of the thesis's 22 epochs instead of 1, so the tiny models learn something.
+# and a targeted experiment; beside them an arm with a planted effect (the baseline's settings on 15 % of the
+# training molecules), which the same statistics must find, so that this test can fail. The quick scale's recipe
+# (fitted energy reference, warm-up and cosine decay, weight averaging), the thesis's 22 epochs and a quarter of
+# its width, so the tiny models learn something (about 500 meV, against about 900 on 15 %); three seeds each.
 PLACEBO = tiny_config(
     "baseline", "balanced_placebo", "targeted_placebo", "targeted_planted",
-    scales={"tiny": {"max_seeds": 3, "epochs_factor": 0.5}},
+    scales={"tiny": {"max_seeds": 3, "epochs_factor": 1.0, "width_factor": 0.25, "lr_factor": 30.0, "defaults": {
+        "model": {"energy_reference": "fitted"},
+        "training": {"scheduler": {"kind": "cosine", "warmup_fraction": 0.1, "final_lr_fraction": 0.02},
+                     "ema_decay": 0.99}}}},
+    subsets={"few": {"fraction": 0.15}},
     experiments={
         "baseline": {"part": "baseline", "seeds": [0, 1, 2]},
         "balanced_placebo": {"part": "balancing", "seeds": [10, 11, 12]},
         "targeted_placebo": {"part": "targeted", "seeds": [20, 21, 22]},
-        "targeted_planted": {"part": "targeted", "seeds": [30, 31, 32], "training": {"lr": 1.0e-7}},
+        "targeted_planted": {"part": "targeted", "seeds": [30, 31, 32], "subset": "few"},
     },
 )
 
@@ -225,10 +230,10 @@ def test_placebo_arms_show_no_effect_and_a_planted_effect_is_found(tmp_path_fact
     assert h3["verdict"] == "inconclusive"  # "balancing equalizes the errors" is not claimed
     # H4's claim is "not worse": a placebo may meet it, but only as "not worse", never as a difference
     assert h4["verdict"] in ("inconclusive", "supported")
+    # the planted arm is found worse, above 17 atoms and below, where the placebo's intervals hold 0
     planted = verdicts.loc["targeted_planted vs baseline"]
-    assert planted["verdict"] == "contradicted", planted["explanation"]  # worse by more than the margin
-    assert planted["ci_low"] > planted["bound"] > 0
-    assert planted["secondary_ci_low"] > 0  # and worse on the small molecules too
+    assert planted["ci_low"] > 0 and planted["secondary_ci_low"] > 0, planted["explanation"]
+    assert planted["verdict"] != "supported"  # never called "not worse"
     predictions = [pd.read_parquet(workdir / f"results/experiments/{name}/seed{seed}/predictions.parquet")
                    for name, seed in (("baseline", 0), ("balanced_placebo", 10))]
     assert not np.allclose(predictions[0]["U0_pred_eV"], predictions[1]["U0_pred_eV"])  # other seeds, other models

@@ -76,7 +76,7 @@ TABLE_COLUMNS = (
     "beside_value",
     "beside_ci_low",
     "beside_ci_high",
-    "excluded_runs",
+    "failed_runs",
     "unreliable_runs",
 )
 
@@ -493,25 +493,6 @@ def h4_targeted(preds: Predictions, targeted: str = "targeted", baseline: str = 
     return rows
 
 
-def without_failed(preds: Predictions, runs: pd.DataFrame) -> tuple[dict, list[tuple[str, int, str]]]:
-    """``preds`` without the runs the training-runs table marks failed (diverged or collapsed), and those left out
-    as (experiment, seed, status).
-
-    A failed run is a broken training, not a draw of the seed-to-seed variation the intervals estimate: counted,
-    one collapsed seed would move an arm's mean by hundreds of meV. An experiment whose every run failed keeps
-    them (there is nothing else to judge it by), and its rows say so through ``unreliable_runs``.
-    """
-    if "status" not in runs:
-        return dict(preds), []
-    status = {(str(e), int(s)): st for e, s, st in zip(runs["experiment"], runs["seed"], runs["status"])}
-    failed = {run for run in preds if status.get(run) in FAILED}
-    kept = {run: frame for run, frame in preds.items() if run not in failed}
-    emptied = {e for e, _ in failed} - {e for e, _ in kept}
-    kept.update({run: preds[run] for run in failed if run[0] in emptied})
-    excluded = sorted((e, s, status[(e, s)]) for e, s in failed if e not in emptied)
-    return kept, excluded
-
-
 def unreliable_runs(experiments: str, runs: pd.DataFrame) -> str:
     """The runs of ``experiments`` (';'-joined) that did not converge or failed, as 'experiment seed N (status)'.
 
@@ -527,16 +508,19 @@ def unreliable_runs(experiments: str, runs: pd.DataFrame) -> str:
     return "; ".join(f"{r.experiment} seed {r.seed} (not converged)" for r in bad.itertuples())
 
 
-def verdicts_table(results: Sequence[dict | Sequence[dict]], runs: pd.DataFrame | None = None,
-                   excluded: Sequence[tuple[str, int, str]] = ()) -> pd.DataFrame:
+def verdicts_table(results: Sequence[dict | Sequence[dict]], runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per verdict, in ``TABLE_COLUMNS`` order; lists (as from H3) are flattened. With the training-runs
-    table ``runs``, each row names the runs it compares that did not converge or failed; ``excluded`` (from
-    :func:`without_failed`) are the failed runs left out of each row's statistic."""
+    table ``runs``, each row names the runs it compares that failed (``failed_runs``: diverged or collapsed) and
+    those that failed or did not converge (``unreliable_runs``).
+
+    Failed runs stay in the statistics: leaving out the runs that failed would keep an arm's luckier seeds and
+    bias the comparison (at a scale where many runs fail, the placebo then shows an effect); kept, a failed seed
+    widens the interval, and the row names it."""
     rows = [row for item in results for row in ([item] if isinstance(item, dict) else item)]
     table = pd.DataFrame(rows).reindex(columns=list(TABLE_COLUMNS))
-    experiments = table["experiments"].fillna("").str.split(";")
-    table["excluded_runs"] = ["; ".join(f"{e} seed {s} ({status})" for e, s, status in excluded if e in names)
-                              for names in experiments]
     if runs is not None:
-        table["unreliable_runs"] = [unreliable_runs(e, runs) for e in table["experiments"].fillna("")]
+        experiments = table["experiments"].fillna("")
+        table["unreliable_runs"] = [unreliable_runs(e, runs) for e in experiments]
+        failed = runs[runs["status"].isin(FAILED)] if "status" in runs else runs.iloc[:0]
+        table["failed_runs"] = [unreliable_runs(e, failed) for e in experiments]
     return table

@@ -81,8 +81,8 @@ def _verdict_text(verdicts: pd.DataFrame) -> str:
     for row in verdicts[~verdicts["control"].fillna(False).astype(bool)].itertuples():
         unreliable = (f"<br><b>Runs compared that failed or did not converge:</b> {html.escape(row.unreliable_runs)}"
                       if isinstance(row.unreliable_runs, str) and row.unreliable_runs else "")
-        if isinstance(getattr(row, "excluded_runs", None), str) and row.excluded_runs:
-            unreliable += f"<br><b>Left out as failed:</b> {html.escape(row.excluded_runs)}"
+        if isinstance(getattr(row, "failed_runs", None), str) and row.failed_runs:
+            unreliable += f"<br><b>Failed runs among those compared:</b> {html.escape(row.failed_runs)}"
         items.append(
             f"<li><b>{html.escape(row.hypothesis)}</b> ({html.escape(str(row.comparison))}): "
             f"{verdict_badge(row.verdict)} {html.escape(str(row.statement))}<br>"
@@ -171,7 +171,7 @@ def _verdicts_view(verdicts: pd.DataFrame) -> pd.DataFrame:
         "95 % CI": [ci(lo, hi) for lo, hi in zip(verdicts["ci_low"], verdicts["ci_high"])],
         "bound": verdicts["bound"], "p_adjusted": verdicts["p_adjusted"], "seeds": verdicts["seeds"],
         "verdict": verdict, "secondary": secondary,
-        "left out as failed": verdicts["excluded_runs"] if "excluded_runs" in verdicts else "",
+        "failed runs": verdicts["failed_runs"] if "failed_runs" in verdicts else "",
         "unreliable_runs": verdicts["unreliable_runs"],
     })
 
@@ -244,7 +244,7 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
             "tables": [
                 table_data(TABLES["verdicts"].caption, _verdicts_view(verdicts), tables["verdicts"],
                            VERDICT_MINOR, ("comparison", "statistic", "seeds", "verdict", "secondary",
-                                           "left out as failed", "unreliable_runs")),
+                                           "failed runs", "unreliable_runs")),
                 table_data(TABLES["training_runs"].caption, runs[[c for c in RUN_COLUMNS if c in runs]],
                            tables["training_runs"], RUN_MINOR, ("status", "used_by", "reused_from")),
             ],

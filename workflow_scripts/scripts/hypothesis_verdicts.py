@@ -14,10 +14,6 @@ p = snakemake.params
 preds = {tuple(run): pd.read_parquet(path) for run, path in zip(p.runs, snakemake.input.predictions, strict=True)}
 overall = gather(snakemake.input.overall, p.runs_with_reference, {})
 runs = run_statuses(snakemake.input.val_log, snakemake.input.train_log, p.runs, overall, p.convergence, p.failure)
-preds, excluded = verdicts.without_failed(preds, runs)
-for experiment, seed, status in excluded:
-    log.warning("%s seed %s %s: left out of every verdict (a broken training, not a seed's variation)",
-                experiment, seed, status)
 train = pd.read_parquet(snakemake.input.baseline_subset)
 histogram = pd.read_csv(snakemake.input.size_histogram)
 frequent = set(histogram.loc[histogram["frequent"], "n_atoms"].astype(int))
@@ -32,8 +28,8 @@ if p.balanced:
 for i, targeted in enumerate(p.targeted):
     results.append(verdicts.h4_targeted(preds, targeted, baseline=p.baseline, threshold=p.threshold,
                                         margin=p.margin, placebo=p.placebo if i == 0 else None, **common))
-table = verdicts.verdicts_table(results, runs, excluded)
+table = verdicts.verdicts_table(results, runs)
 write_csv(table, snakemake.output.verdicts)
 for row in table.itertuples():
     log.info("%s (%s): %s; %s%s", row.hypothesis, row.comparison, row.verdict, row.explanation,
-             f" Left out as failed: {row.excluded_runs}." if row.excluded_runs else "")
+             f" Failed runs among those compared: {row.failed_runs}." if row.failed_runs else "")
