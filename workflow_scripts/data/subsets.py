@@ -79,15 +79,14 @@ def select_random(split: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
 
 
 def draw(split: pd.DataFrame, definition: dict, seed: int, all_molecules: int,
-         same_size: int | None = None, pool: int | None = None) -> tuple[pd.DataFrame, int | None]:
+         same_size: int | None = None) -> tuple[pd.DataFrame, int | None]:
     """The training molecules of the subset ``definition`` and its cap scaled to the pool (None: no cap).
 
     ``all_molecules``: QM9's molecules (what caps are stated for); ``same_size``: see :func:`random_size`;
-    ``pool``: the pool's molecules (default: the split's molecules ``in_pool``; the split also lists extra test
-    molecules from outside the pool, which caps must not count).
+    caps shrink with the pool: the split's molecules ``in_pool`` (it also lists extra test molecules from outside
+    the pool, which caps must not count).
     """
-    if pool is None:
-        pool = int(split[IN_POOL].sum()) if IN_POOL in split else len(split)
+    pool = int(split[IN_POOL].sum()) if IN_POOL in split else len(split)
     if is_random(definition):
         n_train = int((split["split"] == "train").sum())
         return select_random(split, random_size(definition, n_train, same_size), seed), None

@@ -156,22 +156,27 @@ def overall_mae(overall: pd.DataFrame) -> dict[Run, float]:
     return {(str(e), int(s)): float(m) for e, s, m in zip(rows["experiment"], rows["seed"], rows["mae_meV"])}
 
 
-def run_statuses(val_log_paths, train_log_paths, runs, overall: pd.DataFrame, convergence_rule: dict,
-                 failure: dict) -> pd.DataFrame:
-    """``experiment``, ``seed`` and ``status`` of the given runs, as :func:`training_runs` judges them, from their
-    curves and ``overall`` (their metrics_overall tables and the linear reference's). Rule hypothesis_verdicts
-    judges the runs it compares this way, so that a change to a run it does not compare re-runs nothing there."""
-    val_logs, train_logs = dict(_with_runs(val_log_paths, runs)), dict(_with_runs(train_log_paths, runs))
+def _judged_runs(val_log_paths, train_log_paths, runs, overall: pd.DataFrame, convergence_rule: dict,
+                 failure: dict) -> dict[Run, dict]:
+    """Each run's :func:`run_status` from its curves and ``overall`` (its metrics_overall table and the linear
+    reference's), by (experiment, seed), in the order of ``runs``."""
+    train_logs = dict(_with_runs(train_log_paths, runs))
     test_mae = overall_mae(overall)
     reference = [m for (e, _), m in test_mae.items() if e == LINEAR_REFERENCE]
     reference_mae = float(np.mean(reference)) if reference else float("nan")
-    rows = []
-    for run, path in val_logs.items():
-        status = run_status(pd.read_csv(path), pd.read_csv(train_logs[run]), test_mae.get(run, float("nan")),
+    return {run: run_status(pd.read_csv(path), pd.read_csv(train_logs[run]), test_mae.get(run, float("nan")),
                             reference_mae, convergence_rule, failure)
-        rows.append({"experiment": run[0], "seed": run[1], "status": status["status"],
-                     "converged": status["converged"]})
-    return pd.DataFrame(rows, columns=["experiment", "seed", "status", "converged"])
+            for run, path in _with_runs(val_log_paths, runs)}
+
+
+def run_statuses(val_log_paths, train_log_paths, runs, overall: pd.DataFrame, convergence_rule: dict,
+                 failure: dict) -> pd.DataFrame:
+    """``experiment``, ``seed``, ``status`` and ``converged`` of the given runs, as :func:`training_runs` judges
+    them. Rule hypothesis_verdicts judges the runs it compares this way, from their files alone, so that a change
+    to a run it does not compare re-runs nothing there."""
+    judged = _judged_runs(val_log_paths, train_log_paths, runs, overall, convergence_rule, failure)
+    return pd.DataFrame([{"experiment": e, "seed": s, "status": j["status"], "converged": j["converged"]}
+                         for (e, s), j in judged.items()], columns=["experiment", "seed", "status", "converged"])
 
 
 def training_runs(timing_paths, val_log_paths, train_log_paths, runs, parts: dict[str, str], overall: pd.DataFrame,
@@ -181,10 +186,7 @@ def training_runs(timing_paths, val_log_paths, train_log_paths, runs, parts: dic
     ``runs`` are the runs of the three file lists, in their order; ``overall``: the gathered metrics_overall
     tables, the linear reference's included; ``figures``: figure name -> the experiments it shows.
     """
-    val_logs, train_logs = dict(_with_runs(val_log_paths, runs)), dict(_with_runs(train_log_paths, runs))
-    test_mae = overall_mae(overall)
-    reference = [m for (e, _), m in test_mae.items() if e == LINEAR_REFERENCE]
-    reference_mae = float(np.mean(reference)) if reference else float("nan")
+    judged = _judged_runs(val_log_paths, train_log_paths, runs, overall, convergence_rule, failure)
     rows = []
     for (experiment, seed), path in _with_runs(timing_paths, runs):
         timing = json.loads(Path(path).read_text())
@@ -192,9 +194,7 @@ def training_runs(timing_paths, val_log_paths, train_log_paths, runs, parts: dic
                "budget_rule": timing.get("budget_rule"), "steps": timing.get("steps"),
                "step_budget": timing.get("step_budget"), "epochs_run": timing.get("epochs_run"),
                "n_train": timing.get("n_train"), "train_seconds": timing.get("train_seconds"),
-               "reused_from": timing.get("reused_from", "")}
-        row.update(run_status(pd.read_csv(val_logs[(experiment, seed)]), pd.read_csv(train_logs[(experiment, seed)]),
-                              test_mae.get((experiment, seed), float("nan")), reference_mae, convergence_rule, failure))
+               "reused_from": timing.get("reused_from", ""), **judged[(experiment, seed)]}
         row["used_by"] = used_by(experiment, row["study_part"], figures or {})
         rows.append(row)
     return pd.DataFrame(rows)

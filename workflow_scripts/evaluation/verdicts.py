@@ -246,8 +246,13 @@ def _row(hypothesis: str, comparison: str, question: str, statement: str, statis
     return row
 
 
-def _frequent_domain(test: pd.DataFrame, frequent_sizes: set[int]) -> np.ndarray:
-    return np.isin(test["n_atoms"].to_numpy(), sorted(int(s) for s in frequent_sizes))
+def _on_frequent_sizes(preds: Predictions, experiment: str, frequent_sizes,
+                       keep=lambda test: True) -> tuple[dict, pd.DataFrame, dict]:
+    """What H1 and H2 model: the experiment's |errors| (all test molecules, for the seeds' text), the test
+    molecules of the frequent sizes (and ``keep``), and their |errors| alone."""
+    test, errors = _test_errors(preds, [experiment])
+    domain = np.isin(test["n_atoms"].to_numpy(), sorted(int(s) for s in frequent_sizes)) & keep(test)
+    return errors, test[domain].reset_index(drop=True), {experiment: errors[experiment][:, domain]}
 
 
 def _varying_elements(test: pd.DataFrame, min_count: int) -> list[str]:
@@ -272,10 +277,10 @@ def h1_rare_sizes(preds: Predictions, train_size_counts: Mapping[int, int], freq
     statement = ("Among the frequent molecule sizes, molecules of sizes rarer in the training data have larger "
                  "test errors, at equal size and composition.")
     statistic, unit = "mae_change_per_doubling_of_size_frequency", "meV"
-    test, errors = _test_errors(preds, [experiment])
-    domain = _frequent_domain(test, frequent_sizes)
-    domain &= test["n_atoms"].map(lambda s: train_size_counts.get(int(s), 0)).to_numpy() > 0
-    inside = test[domain].reset_index(drop=True)
+    def trained(test):  # sizes the training set holds: log2 of their frequency is defined
+        return test["n_atoms"].map(lambda s: train_size_counts.get(int(s), 0)).to_numpy() > 0
+
+    errors, inside, errors_inside = _on_frequent_sizes(preds, experiment, frequent_sizes, trained)
     sizes = inside["n_atoms"].to_numpy(dtype=float)
     elements = _varying_elements(inside, min_count)
     method = (f"least squares of each test molecule's |error| on log2(training molecules of its size), its number "
@@ -287,7 +292,6 @@ def h1_rare_sizes(preds: Predictions, train_size_counts: Mapping[int, int], freq
     frequency = np.log2(inside["n_atoms"].map(lambda s: train_size_counts[int(s)]).to_numpy(dtype=float))
     design = np.column_stack([np.ones(len(inside)), frequency, sizes,
                               *[contains(inside, e).astype(float) for e in elements]])
-    errors_inside = {experiment: errors[experiment][:, domain]}
 
     def theta(weights, abs_errors):
         return _least_squares(weights, design, abs_errors)[..., 1:3]
@@ -319,9 +323,7 @@ def h2_rare_elements(preds: Predictions, train_element_counts: Mapping[str, int]
     statement = ("Elements that are rare in the training data come with larger test errors, at equal size and "
                  "other elements.")
     statistic, unit = "extra_error_change_per_doubling_of_element_frequency", "meV"
-    test, errors = _test_errors(preds, [experiment])
-    domain = _frequent_domain(test, frequent_sizes)
-    inside = test[domain].reset_index(drop=True)
+    errors, inside, errors_inside = _on_frequent_sizes(preds, experiment, frequent_sizes)
     elements = [e for e in _varying_elements(inside, min_count) if train_element_counts.get(e, 0) > 0]
     method = (f"least squares of each test molecule's |error| on its size (one level per size) and the presence "
               f"of {', '.join(elements) or 'no element'}; slope of the element terms against log2(training "
@@ -336,7 +338,6 @@ def h2_rare_elements(preds: Predictions, train_element_counts: Mapping[str, int]
     frequency = np.log2([train_element_counts[e] for e in elements])
     slope = (frequency - frequency.mean()) / ((frequency - frequency.mean()) ** 2).sum()
     rarest = elements[int(np.argmin(frequency))]
-    errors_inside = {experiment: errors[experiment][:, domain]}
 
     def theta(weights, abs_errors):
         extra = _least_squares(weights, design, abs_errors)[..., len(levels):]
@@ -496,16 +497,11 @@ def h4_targeted(preds: Predictions, targeted: str = "targeted", baseline: str = 
 def unreliable_runs(experiments: str, runs: pd.DataFrame) -> str:
     """The runs of ``experiments`` (';'-joined) that did not converge or failed, as 'experiment seed N (status)'.
 
-    ``runs``: the training-runs table (results/tables/training_runs.csv), with a ``status`` column (or only
-    ``converged`` in older tables).
+    ``runs``: the compared runs' statuses (study_tables.run_statuses, or the training-runs table).
     """
     names = experiments.split(";") if experiments else []
-    chosen = runs[runs["experiment"].isin(names)]
-    if "status" in chosen:
-        bad = chosen[chosen["status"] != "converged"]
-        return "; ".join(f"{r.experiment} seed {r.seed} ({r.status})" for r in bad.itertuples())
-    bad = chosen[~chosen["converged"].astype(bool)]
-    return "; ".join(f"{r.experiment} seed {r.seed} (not converged)" for r in bad.itertuples())
+    bad = runs[runs["experiment"].isin(names) & (runs["status"] != "converged")]
+    return "; ".join(f"{r.experiment} seed {r.seed} ({r.status})" for r in bad.itertuples())
 
 
 def verdicts_table(results: Sequence[dict | Sequence[dict]], runs: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -521,6 +517,6 @@ def verdicts_table(results: Sequence[dict | Sequence[dict]], runs: pd.DataFrame 
     if runs is not None:
         experiments = table["experiments"].fillna("")
         table["unreliable_runs"] = [unreliable_runs(e, runs) for e in experiments]
-        failed = runs[runs["status"].isin(FAILED)] if "status" in runs else runs.iloc[:0]
+        failed = runs[runs["status"].isin(FAILED)]
         table["failed_runs"] = [unreliable_runs(e, failed) for e in experiments]
     return table

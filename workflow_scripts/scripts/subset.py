@@ -11,17 +11,14 @@ from workflow_scripts.data.subsets import check_not_empty, draw, size_counts, va
 log = logs.from_snakemake(snakemake)
 definition = snakemake.params.definition
 split = pd.read_parquet(snakemake.input.split)
-# caps shrink with the pool, which the extra test molecules are no part of (the column is taken out: subset
-# tables keep the columns they had)
-pool = int(split.pop(IN_POOL).sum())
 all_molecules = pq.read_metadata(snakemake.input.table).num_rows
 # a same_size_as subset matches the molecules its subset actually holds, as drawn at this scale
 same_size = len(pd.read_parquet(snakemake.input.same_size_as)) if "same_size_as" in definition else None
-subset, cap = draw(split, definition, seed=snakemake.params.seed, all_molecules=all_molecules, same_size=same_size,
-                   pool=pool)
+subset, cap = draw(split, definition, seed=snakemake.params.seed, all_molecules=all_molecules, same_size=same_size)
+subset = subset.drop(columns=IN_POOL)  # subset tables keep the columns they had
 if cap is not None:
     log.info("cap %d per size (config %d for %d molecules; pool %d)", cap, definition["cap_per_size"],
-             all_molecules, pool)
+             all_molecules, int(split[IN_POOL].sum()))
 if same_size is not None:
     log.info("random, as many molecules as subset %s: %d", definition["same_size_as"], same_size)
 check_not_empty(snakemake.wildcards.subset, len(subset), len(validation_for(split, definition)))
