@@ -196,6 +196,8 @@ def typed_command_line_values(config: dict, command_line: dict) -> dict:
     was given on the command line (``command_line``, Snakemake's overwrite
     config) changes: a config file's deliberate string stays a string.
     """
+    if not command_line:  # nothing given on the command line: nothing to type (spares a schema pass per load)
+        return config
     import jsonschema
 
     schema = _schema()
