@@ -32,5 +32,8 @@ rule report:
         budget_rule=config["training_budget"],
         min_seeds=config["evaluation"]["min_seeds_per_arm"],
         convergence=config["evaluation"]["convergence"],
+        # the thesis's settings: the study's defaults, unscaled
+        thesis_defaults=config["defaults"],
+        test_fraction=config["split"]["test_fraction"],
     script:
         "../workflow_scripts/scripts/report.py"

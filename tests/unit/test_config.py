@@ -250,6 +250,18 @@ def test_a_key_stated_twice_stops_the_run(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize("where", [("defaults",), ("scales", "quick", "defaults")])
+def test_the_study_budget_rule_is_stated_once(base_config, where):
+    config = copy.deepcopy(base_config)
+    node = config
+    for key in where:
+        node = node[key]
+    node.setdefault("training", {})["budget"] = "epochs"
+    with pytest.raises(ConfigError, match=rf"{'.'.join(where)}.training.budget is not allowed: the study's budget "
+                                          r"rule is training_budget \(now 'equal_steps'\)"):
+        check(config)
+
+
 def test_scale_defaults_and_reused_runs(base_config):
     quick = {e["name"]: e for e in expand_experiments({**base_config, "scale": "quick"})}
     thesis = {e["name"]: e for e in expand_experiments({**base_config, "scale": "thesis"})}
@@ -257,7 +269,14 @@ def test_scale_defaults_and_reused_runs(base_config):
     assert quick["baseline"]["training"]["scheduler"]["kind"] == "cosine"
     assert thesis["baseline"]["model"]["energy_reference"] == "qm9_atoms"
     assert thesis["baseline"]["training"]["scheduler"]["kind"] == "plateau"
-    assert {e["training"]["budget"] for e in quick.values()} == {"equal_steps"}
+    # the study's rule, except the experiment that states its own (Custom under the thesis's rule, for Table 2)
+    assert {e["training"]["budget"] for n, e in quick.items() if n != "custom_thesis_budget"} == {"equal_steps"}
+    assert quick["custom_thesis_budget"]["training"]["budget"] == "epochs"
+    assert {**quick["custom_thesis_budget"]["training"], "budget": "equal_steps"} == quick["custom"]["training"]
+    for key in ("model", "loss", "subset", "seeds"):
+        assert quick["custom_thesis_budget"][key] == quick["custom"][key]
+    every_epochs = expand_experiments({**base_config, "training_budget": "epochs"})
+    assert {e["training"]["budget"] for e in every_epochs} == {"epochs"}
     # an experiment's own setting still wins over the scale's defaults, then the scale's factors apply
     assert quick["hp_lr-0.0001"]["training"]["lr"] == 1e-4 * 30  # scaled as every learning rate at quick
     for experiments in (quick, thesis):

@@ -1,4 +1,4 @@
-"""The README's reliability table names tests that exist."""
+"""The documents: the reliability table names tests that exist, links lead somewhere, tables parse."""
 
 import re
 from pathlib import Path
@@ -7,8 +7,7 @@ from tests.conftest import REPO
 
 
 def test_reliability_table_names_existing_tests():
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Reliability"):readme.index("## Layout")]
+    section = (REPO / "docs/reliability.md").read_text()
     named = re.findall(r"`(test_[a-z0-9_]+\.py)::(test_\w+)`|`::(test_\w+)`", section)
     assert len(named) >= 30
     missing, current = [], None
@@ -19,6 +18,13 @@ def test_reliability_table_names_existing_tests():
         if not re.search(rf"^def {name}\(", path.read_text(), re.MULTILINE):
             missing.append(f"{current}::{name}")
     assert not missing, f"README names tests that do not exist: {missing}"
+
+
+def test_readme_starts_with_the_two_commands_and_leaves_measurements_to_docs():
+    readme = (REPO / "README.md").read_text()
+    first_block = readme.split("```")[1]
+    assert "make study" in first_block and "make test" in first_block
+    assert "| case | what you see | test |" not in readme, "the reliability table lives in docs/reliability.md"
 
 
 def test_architecture_table_names_every_package_and_test_file():
@@ -82,3 +88,38 @@ def test_a_blank_line_or_a_missing_cell_breaks_a_table():
         "line 5: table rows without a header and separator (a blank line inside a table?)"]
     assert table_problems(table + "| `b` | two | three |\n") == ["line 4: 3 cells, the header has 2"]
     assert table_problems("```\n| not | a table |\n```\n") == []
+
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def anchors(text: str) -> set[str]:
+    """GitHub's anchors of a document's headings: lower case, punctuation dropped, spaces as hyphens."""
+    headings = re.findall(r"^#+ (.+)$", text, re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def broken_links(document: Path) -> list[str]:
+    """Relative links (and #anchors) of a markdown document that lead nowhere."""
+    broken = []
+    for target in LINK.findall(document.read_text()):
+        if re.match(r"[a-z]+:", target):
+            continue  # a web address: not checked offline
+        path, _, anchor = target.partition("#")
+        file = (document.parent / path) if path else document
+        if not file.exists() or (anchor and anchor not in anchors(file.read_text())):
+            broken.append(f"{document.relative_to(REPO)}: ({target})")
+    return broken
+
+
+def test_every_relative_link_leads_to_a_file_and_heading():
+    broken = [link for d in MARKDOWN for link in broken_links(d)]
+    assert not broken, broken
+
+
+def test_a_link_to_a_missing_file_or_heading_is_caught(tmp_path, monkeypatch):
+    monkeypatch.setattr(f"{__name__}.REPO", tmp_path)
+    (tmp_path / "other.md").write_text("# Using the models\n")
+    doc = tmp_path / "doc.md"
+    doc.write_text("[a](other.md#using-the-models) [b](https://x.org/y) [c](missing.md) [d](other.md#nothing)\n")
+    assert broken_links(doc) == ["doc.md: (missing.md)", "doc.md: (other.md#nothing)"]

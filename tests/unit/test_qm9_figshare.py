@@ -447,6 +447,20 @@ def test_parse_xyz_text_names_molecule_and_line(old, new, line, why):
     assert why in message
 
 
+def test_parse_xyz_text_never_evaluates_its_input(tmp_path):
+    """Numbers are parsed, never evaluated: each payload is a valid value only to eval (an arithmetic property,
+    a coordinate that is code creating a marker file on the way), so an evaluating parser would accept the
+    molecule (and create the marker); this one must name the line, and the marker must not exist."""
+    marker = tmp_path / "evaluated"
+    code = f"__import__('pathlib').Path({str(marker)!r}).touch()or(0.9775395708)"  # no blank: one token
+    text = _xyz_file(XYZ[3])
+    for old, new, line in (("\t-76.404702\t", "\t-76.404702*1\t", 2), ("0.9775395708", code, 3)):
+        assert old in text and eval(new.replace(".touch()", ".exists()")) is not None  # a value to eval
+        with pytest.raises(DataError, match=rf"^dsgdb9nsd_000003.xyz \(gdb 3\), line {line}: could not convert"):
+            fig.parse_xyz_text(text.replace(old, new), "dsgdb9nsd_000003.xyz")
+    assert not marker.exists(), "the parser evaluated its input"
+
+
 def test_parse_xyz_text_bad_atom_count():
     with pytest.raises(DataError, match=r"^broken.xyz, line 1: .*'five'"):
         fig.parse_xyz_text("five\n" + _xyz_file(XYZ[1]).split("\n", 1)[1], "broken.xyz")

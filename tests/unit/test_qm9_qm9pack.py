@@ -69,11 +69,20 @@ def test_unknown_element_is_rejected():
         frame_to_records(_bad_frame("Elements", "['C','C','H','Cl']"))
 
 
-def test_list_columns_are_never_evaluated():
-    # The text is parsed as numbers: code inside it is an error, not executed.
-    frame = _bad_frame("XYZ_Ang", "__import__('os').system('touch /tmp/pwned')")
-    with pytest.raises(DataError):
+def test_list_columns_are_never_evaluated(tmp_path):
+    """Code in a list column is an error, never run: the payload evaluates to the row's own coordinates (it would
+    pass every check if evaluated) and creates a marker file on the way; the parser must refuse it, and the marker
+    must not exist."""
+    marker = tmp_path / "evaluated"
+    frame = read_csvs([qm9pack_data_dir() / "qm9_part1.csv"], max_molecules=6)
+    original = frame.loc[3, "XYZ_Ang"]
+    first = original.lstrip("[").split(",")[0]
+    payload = original.replace(first, f"(__import__('pathlib').Path({str(marker)!r}).touch() or {first})", 1)
+    assert eval(payload.replace(".touch()", ".exists()")) == eval(original)  # the row itself, to eval
+    frame.loc[3, "XYZ_Ang"] = payload
+    with pytest.raises(DataError, match="XYZ_Ang.*row 3"):
         frame_to_records(frame)
+    assert not marker.exists(), "the parser evaluated the column's text"
 
 
 def test_max_molecules_takes_the_first_by_gdb_id():

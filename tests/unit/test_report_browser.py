@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tests.unit.test_report_sections import EXPERIMENTS, RULE, _inputs, _png
+from tests.unit.test_report_sections import EXPERIMENTS, RULE, THESIS_SETTINGS, _inputs, _png
 from workflow_scripts.figures import catalogue
 from workflow_scripts.report.sections import build
 
@@ -33,7 +33,7 @@ def page_file(tmp_path_factory):
                for i, section in enumerate((catalogue.DATA, catalogue.BASELINE, catalogue.BALANCING))]
     out = folder / "report.html"
     build(out, figures, tables, "tiny", {"pool_size": 400, "test_size": 160}, EXPERIMENTS,
-          [("baseline", "Default")], "equal_steps", 2, RULE)
+          [("baseline", "Default")], "equal_steps", 2, RULE, THESIS_SETTINGS)
     return out
 
 

@@ -104,11 +104,29 @@ def test_sizes_mae_weights_sizes_by_their_test_count():
     assert thesis.sizes_mae(table, "a", 13, 23) == 12.5
 
 
-def test_settings_in_words():
-    rows = settings.scale_rows({"pool_size": 4000}, EXPERIMENTS["baseline"], 12000)
+def test_settings_in_words(base_config):
+    thesis_column = settings.thesis_settings(base_config["defaults"], base_config["split"]["test_fraction"])
+    rows = settings.scale_rows({"pool_size": 4000}, EXPERIMENTS["baseline"], 12000, thesis_column)
     assert {r["setting"]: r["this_run"] for r in rows}["molecules in the pool"] == "4,000"
     assert [r["this_run"] for r in rows[2:]] == [18, 32, 32, 2, "0.03", "2"]
+    # the thesis's column is the shipped config's defaults, the thesis's base model
+    assert [r["thesis"] for r in rows] == ["130,831 (all of QM9)", "26,166 (the 20 % validation set)", 22, 512, 128,
+                                           3, "0.001", "1"]
     sentence = settings.model_sentence("Custom", "custom", EXPERIMENTS["custom"], 1605)
     assert "the 1,605 training molecules with more than 17 atoms" in sentence and "(r = 10)" in sentence
+    assert "24 epochs' worth of steps" in sentence
+    thesis_rule = {**EXPERIMENTS["custom"], "training": {**EXPERIMENTS["custom"]["training"], "budget": "epochs"}}
+    assert "24 epochs over its own training molecules" in settings.model_sentence("Custom", "c", thesis_rule, 1605)
     assert "all 2,800 training molecules" in settings.model_sentence("Default", "baseline",
                                                                        EXPERIMENTS["baseline"], 2800)
+
+
+def test_the_thesis_column_follows_the_configs_defaults(base_config):
+    """Changing the study's defaults changes the settings table's thesis column: it is stated in config.yaml only."""
+    defaults = {**base_config["defaults"], "seeds": [0, 1],
+                "model": {**base_config["defaults"]["model"], "n_atom_basis": 64, "n_interactions": 6},
+                "training": {**base_config["defaults"]["training"], "epochs": 40, "batch_size": 100, "lr": 5e-4}}
+    rows = settings.scale_rows({"pool_size": 4000}, EXPERIMENTS["baseline"], 12000,
+                               settings.thesis_settings(defaults, 0.1))
+    assert [r["thesis"] for r in rows] == ["130,831 (all of QM9)", "13,083 (the 10 % validation set)", 40, 100, 64,
+                                           6, "0.0005", "2"]

@@ -5,15 +5,19 @@ import re
 import pandas as pd
 import pytest
 
+from tests.conftest import REPO
 from tests.unit.synthetic_study import (LEARNING_CURVE_ARMS, LEARNING_CURVE_SUBSETS, learning_curve_metrics,
                                         learning_curve_runs, synthetic_by_element, synthetic_by_size,
                                         synthetic_overall)
 from workflow_scripts.evaluation.learning_curve import learning_curve
+from workflow_scripts.config.validation import load_yaml
 from workflow_scripts.figures import catalogue
 from workflow_scripts.figures.style import close, figure
+from workflow_scripts.report.settings import thesis_settings
 from workflow_scripts.report.sections import (TABLE_INPUTS, THESIS_TITLE, _convergence_text, build,
                                               place_figures)
 
+THESIS_SETTINGS = thesis_settings(load_yaml(REPO / "config.yaml")["defaults"], 0.2)
 RULE = {"final_fraction": 0.25, "max_improvement": 0.05, "min_lr_fraction": 0.1}
 EXPERIMENTS = {"baseline": {"part": "baseline"}, "cap_2000": {"part": "balancing"}, "cap_4000": {"part": "balancing"}}
 VERDICT = {"comparison": "baseline", "control": False, "statistic": "s", "value": 0.1, "ci_low": -0.1,
@@ -68,7 +72,7 @@ def test_page_reads_only_its_declared_inputs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path / "elsewhere")  # nothing to find beside the inputs either
     out = tmp_path / "page" / "report.html"
     build(out, figures, tables, "tiny", {"pool_size": 400}, EXPERIMENTS, [("baseline", "Default")], "equal_steps", 2,
-          RULE)
+          RULE, THESIS_SETTINGS)
     page = out.read_text().replace("&#8203;", "")  # the invisible break points in long names
     assert set(TABLE_INPUTS) == set(tables)
     assert page.count("data:image/png;base64,") == 3 and "missing:" not in page

@@ -95,16 +95,22 @@ def test_table2_values_by_hand():
     assert values.loc["custom", "n_seeds"] == 0 and np.isnan(values.loc["custom", "mse_eV2_mean"])
 
 
-def test_table2_formatted():
-    table = table2(_tiny_overall(), [("default", "Default"), ("custom", "Custom")])
+def test_table2_formatted_with_the_thesis_columns_first():
+    runs = pd.DataFrame({"experiment": ["default", "default"], "seed": [0, 1], "budget_rule": ["epochs"] * 2,
+                         "epochs_run": [30, 30], "steps": [300, 301], "n_train": [1000, 1000]})
+    table = table2(_tiny_overall(), [("default", "Default"), ("custom", "Custom")], runs)
+    # the thesis's Table 2: model, overall MSE, training (with validation) time; then what this study adds
+    assert list(table.columns[:3]) == ["model", "test MSE (eV²)", "train + validation time (h:mm:ss)"]
     default = table.iloc[0]
     assert default["model"] == "Default" and default["seeds"] == 2
     assert default["test MSE (eV²)"] == "0.0700 ± 0.0141"
     assert default["test MAE (meV)"] == "32.0 ± 2.8"
     assert default["worst frequent size (atoms)"] == "19, 20"
-    assert default["train time (h:mm:ss)"] == "1:30:00"
-    assert default["eval time (h:mm:ss)"] == "0:01:30"
+    assert default["train + validation time (h:mm:ss)"] == "1:30:00"
+    assert default["test prediction time (h:mm:ss)"] == "0:01:30"
+    assert (default["budget rule"], default["epochs"], default["optimizer steps"]) == ("epochs", "30", "300")
     assert table.iloc[1]["test MSE (eV²)"] == "–" and table.iloc[1]["seeds"] == 0
+    assert table.iloc[1]["budget rule"] == "–" and table.iloc[1]["optimizer steps"] == "–"
 
 
 def test_formatters():

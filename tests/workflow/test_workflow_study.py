@@ -70,11 +70,18 @@ def test_tables_figures_and_report(study):
     assert set(verdicts["verdict"]) == {"inconclusive"} and "fewer than 2 seeds" in verdicts["explanation"].iloc[0]
     runs = pd.read_csv(tables / "training_runs.csv")
     assert set(runs["experiment"]) == set(TINY["only_experiments"])
-    assert set(runs["budget_rule"]) == {"equal_steps"} and runs["converged"].dtype == bool
+    assert set(runs[runs["experiment"] != "custom_thesis_budget"]["budget_rule"]) == {"equal_steps"}
+    assert runs["converged"].dtype == bool
     assert set(runs["status"]) <= {"converged", "not_converged", "diverged", "collapsed"}
     assert (runs["converged"] == (runs["status"] == "converged")).all() and runs["used_by"].notna().all()
     table2 = pd.read_csv(tables / "table2_final_comparison.csv")
-    assert len(table2) == 2
+    assert len(table2) == 3 and list(table2.columns[:3]) == ["model", "test MSE (eV²)",
+                                                               "train + validation time (h:mm:ss)"]
+    # Custom under the thesis's rule: its epochs over its own subset, fewer steps than under equal_steps
+    budgets = runs.set_index("experiment")
+    assert budgets.loc["custom_thesis_budget", "budget_rule"] == "epochs"
+    assert budgets.loc["custom_thesis_budget", "steps"] < budgets.loc["custom", "steps"]
+    assert table2["budget rule"].tolist() == ["equal_steps", "equal_steps", "epochs"]
     # the cap's control holds as many molecules as the cap at this scale, drawn without balancing
     subsets = {name: pd.read_parquet(study / f"results/subsets/{name}.parquet")
                for name in ("full", "T2000", "T2000_random", "fraction_50")}
@@ -178,10 +185,10 @@ def test_thesis_scale_dry_run_lists_every_job(tmp_path):
     start = time.perf_counter()
     jobs = planned_jobs(run_snakemake(tmp_path, {"scale": "thesis"}, "-n"))
     assert time.perf_counter() - start < 60
-    # 42 experiments; baseline, the 4 balancing arms, their 3 random controls, targeted and the placebo with 3
+    # 43 experiments; baseline, the 4 balancing arms, their 3 random controls, targeted and the placebo with 3
     # seeds each; 6 sweep points are the baseline's training (seed 0) and reuse it
-    assert jobs["train"] == 56 and jobs["reuse_training"] == 6
-    assert jobs["stratum_metrics"] == 63  # every run and the linear reference
+    assert jobs["train"] == 57 and jobs["reuse_training"] == 6
+    assert jobs["stratum_metrics"] == 64  # every run and the linear reference
 
 
 def test_identical_trainings_run_once(study):

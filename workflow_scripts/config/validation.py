@@ -273,6 +273,14 @@ def check_semantics(config: dict) -> None:
                 f"config: subsets.{name} has min_atoms = {low} > max_atoms = {high}; it would select no molecule"
             )
         check_random_subset(name, config["subsets"])
+    settings_blocks = {"defaults": config["defaults"],
+                       **{f"scales.{n}.defaults": s.get("defaults", {}) for n, s in config["scales"].items()}}
+    for where, block in settings_blocks.items():
+        if "budget" in block.get("training", {}):
+            raise ConfigError(
+                f"config: {where}.training.budget is not allowed: the study's budget rule is training_budget "
+                f"(now {config['training_budget']!r}); set that, or training.budget in one experiment"
+            )
     names = {}
     every = expand_experiments(config, apply_scale=False, select=False)
     for experiment in every:

@@ -186,11 +186,12 @@ STRATUM_MINOR = ("train_count", "mae_each_seed_meV", "mse_eV2")
 OVERALL_MINOR = ("mae_each_seed_meV", "mse_eV2")
 
 
-def _front(verdicts, overall, by_size, runs, scale, scale_settings, experiments, final, baseline, beside) -> dict:
+def _front(verdicts, overall, by_size, runs, scale, scale_settings, experiments, final, baseline, beside,
+           thesis_settings: dict) -> dict:
     """The first screen: summary sentence, verdict cards, the thesis line; then the settings in words."""
     test = overall.loc[(overall["experiment"] == baseline) & (overall["group"] == "all"), "count"]
     rows = settings.scale_rows(scale_settings, experiments.get(baseline, {}),
-                               int(test.max()) if len(test) else None)
+                               int(test.max()) if len(test) else None, thesis_settings)
     n_train = runs.groupby("experiment")["n_train"].max() if "n_train" in runs else pd.Series(dtype=float)
     models = [settings.model_sentence(label, name, experiments[name], n_train.get(name))
               for name, label in final if name in experiments]
@@ -216,8 +217,9 @@ def _thesis_section(beside: list[dict]) -> dict:
 
 
 def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, experiments: dict, final: list,
-          budget_rule: str, min_seeds: int, convergence: dict) -> None:
-    """Write the page. ``figures``: (png path, caption, section) in the order shown; ``tables``: TABLE_INPUTS -> csv."""
+          budget_rule: str, min_seeds: int, convergence: dict, thesis_settings: dict) -> None:
+    """Write the page. ``figures``: (png path, caption, section) in the order shown; ``tables``: TABLE_INPUTS -> csv;
+    ``thesis_settings``: the thesis's column of the settings table (settings.thesis_settings)."""
     read = {name: pd.read_csv(tables[name]) for name in TABLE_INPUTS}
     by_size, by_element, overall = read["by_size"], read["by_element"], read["overall"]
     verdicts, runs = read["verdicts"], read["training_runs"]
@@ -296,7 +298,8 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
         },
     }
     beside = thesis.thesis_beside(verdicts, overall, by_size, experiments, baseline, final)
-    front = _front(verdicts, overall, by_size, runs, scale, scale_settings, experiments, final, baseline, beside)
+    front = _front(verdicts, overall, by_size, runs, scale, scale_settings, experiments, final, baseline, beside,
+                   thesis_settings)
     meta = {
         "scale": f"{scale} (what it changes: the table above)",
         "experiments": len(experiments),

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import re
 
-# The thesis's settings (docs/study.md, thesis §4.3): all of QM9 (130,831 characterized molecules), 80/20 split,
-# one run per experiment, the base model's defaults (config.yaml defaults).
-THESIS = {"pool": "130,831 (all of QM9)", "test": "26,166 (the 20 % validation set)", "epochs": 22,
-          "batch": 512, "width": 128, "interactions": 3, "lr": "0.001", "seeds": "1"}
-
+from workflow_scripts.properties import N_QM9_CHARACTERIZED
 
 def _g(value) -> str:
     """A setting as written ('0.03', '5', '32'), '–' where the experiment does not set it."""
@@ -19,22 +15,33 @@ def _count(value) -> str:
     return f"{int(value):,}" if value is not None else "all"
 
 
-def scale_rows(scale_settings: dict, base: dict, test_molecules: int | None) -> list[dict]:
-    """(setting, thesis, this run) for what the scale changes; ``base``: the baseline experiment after scaling."""
+def thesis_settings(defaults: dict, test_fraction: float) -> dict:
+    """The thesis's column, from the config: its ``defaults`` are the thesis's base model (the thesis scale's
+    factors are 1.0), its split's test fraction the thesis's 20 % held out of all of QM9, one seed each."""
+    model, training = defaults["model"], defaults["training"]
+    return {"pool": f"{N_QM9_CHARACTERIZED:,} (all of QM9)",
+            "test": f"{round(N_QM9_CHARACTERIZED * test_fraction):,} (the {test_fraction * 100:g} % validation set)",
+            "epochs": training["epochs"], "batch": training["batch_size"], "width": model["n_atom_basis"],
+            "interactions": model["n_interactions"], "lr": _g(training["lr"]), "seeds": str(len(defaults["seeds"]))}
+
+
+def scale_rows(scale_settings: dict, base: dict, test_molecules: int | None, thesis: dict) -> list[dict]:
+    """(setting, thesis, this run) for what the scale changes; ``base``: the baseline experiment after scaling;
+    ``thesis``: ``thesis_settings``."""
     model, training = base.get("model", {}), base.get("training", {})
     seeds = base.get("seeds", [])
     return [
-        {"setting": "molecules in the pool", "thesis": THESIS["pool"],
+        {"setting": "molecules in the pool", "thesis": thesis["pool"],
          "this_run": _count(scale_settings.get("pool_size"))},
-        {"setting": "test molecules", "thesis": THESIS["test"],
+        {"setting": "test molecules", "thesis": thesis["test"],
          "this_run": _count(test_molecules) + " (held out, never trained or early-stopped on)"},
-        {"setting": "epochs (baseline)", "thesis": THESIS["epochs"], "this_run": training.get("epochs", "–")},
-        {"setting": "batch size", "thesis": THESIS["batch"], "this_run": training.get("batch_size", "–")},
-        {"setting": "width (n_atom_basis)", "thesis": THESIS["width"], "this_run": model.get("n_atom_basis", "–")},
-        {"setting": "interaction blocks", "thesis": THESIS["interactions"],
+        {"setting": "epochs (baseline)", "thesis": thesis["epochs"], "this_run": training.get("epochs", "–")},
+        {"setting": "batch size", "thesis": thesis["batch"], "this_run": training.get("batch_size", "–")},
+        {"setting": "width (n_atom_basis)", "thesis": thesis["width"], "this_run": model.get("n_atom_basis", "–")},
+        {"setting": "interaction blocks", "thesis": thesis["interactions"],
          "this_run": model.get("n_interactions", "–")},
-        {"setting": "learning rate", "thesis": THESIS["lr"], "this_run": _g(training.get("lr"))},
-        {"setting": "seeds per compared arm", "thesis": THESIS["seeds"], "this_run": str(len(seeds))},
+        {"setting": "learning rate", "thesis": thesis["lr"], "this_run": _g(training.get("lr"))},
+        {"setting": "seeds per compared arm", "thesis": thesis["seeds"], "this_run": str(len(seeds))},
     ]
 
 
@@ -45,6 +52,13 @@ def _loss(loss: dict) -> str:
     if weighting == "inverse_frequency":
         return f"inverse-frequency loss weights (alpha = {loss.get('alpha')})"
     return f"{weighting.replace('_', '-')}-weighted loss (r = {loss.get('rate')})"
+
+
+def _epochs(training: dict) -> str:
+    """How long it trained, by its budget rule."""
+    if training.get("budget") == "epochs":
+        return f"{_g(training.get('epochs'))} epochs over its own training molecules"
+    return f"{_g(training.get('epochs'))} epochs' worth of steps"
 
 
 def model_sentence(label: str, name: str, experiment: dict, n_train) -> str:
@@ -59,5 +73,5 @@ def model_sentence(label: str, name: str, experiment: dict, n_train) -> str:
     return (f"{label} ({name}): SchNet of width {_g(model.get('n_atom_basis'))} with "
             f"{_g(model.get('n_interactions'))} interaction blocks, data cutoff {_g(model.get('data_cutoff'))} Å "
             f"and model cutoff {_g(model.get('model_cutoff'))} Å, trained on {data} "
-            f"with batch {_g(training.get('batch_size'))}, {_g(training.get('epochs'))} epochs' worth of steps, "
+            f"with batch {_g(training.get('batch_size'))}, {_epochs(training)}, "
             f"learning rate {_g(training.get('lr'))} and {_loss(experiment.get('loss', {}))}.")

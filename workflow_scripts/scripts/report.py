@@ -2,10 +2,12 @@
 
 from workflow_scripts.files import logs
 from workflow_scripts.report.sections import TABLE_INPUTS, build
+from workflow_scripts.report.settings import thesis_settings
 
 log = logs.from_snakemake(snakemake)
 i, p = snakemake.input, snakemake.params
 figures = [(path, caption, section) for path, (caption, section) in zip(i.figures, p.figures, strict=True)]
 build(snakemake.output.report, figures, {name: getattr(i, name) for name in TABLE_INPUTS}, p.scale, p.scale_settings,
-      p.experiments, p.final, p.budget_rule, p.min_seeds, p.convergence)
+      p.experiments, p.final, p.budget_rule, p.min_seeds, p.convergence,
+      thesis_settings(p.thesis_defaults, p.test_fraction))
 log.info("wrote %s", snakemake.output.report)

@@ -10,10 +10,10 @@ write_csv(gather(i.by_size, p.runs, p.parts), o.by_size)
 write_csv(gather(i.by_element, p.runs, p.parts), o.by_element)
 overall = add_timing(gather(i.overall, p.runs, p.parts), i.timing, p.trained_runs)
 write_csv(overall, o.overall)
-write_csv(table2(overall, p.final), o.table2)
 runs = training_runs(i.timing, i.val_log, i.train_log, p.trained_runs, p.parts, overall, p.convergence, p.failure,
                      p.figures)
 write_csv(runs, o.training_runs)
+write_csv(table2(overall, p.final, runs), o.table2)
 log.info("%d of %d training runs converged; %s", int(runs["converged"].sum()), len(runs),
          runs["status"].value_counts().to_dict())
 log.info("gathered %d runs", overall[["experiment", "seed"]].drop_duplicates().shape[0])
