@@ -9,6 +9,7 @@ rule figure_error_by_size:
         metrics=figure_run_files(rules.stratum_metrics.output.by_size),
     output:
         figure=reported_figure(),
+        values=figure_values_file("{figure}"),
     log:
         f"{LOGS}/figures/{{figure}}.log",
     benchmark:
@@ -35,6 +36,7 @@ rule figure_error_by_element:
         ),
     output:
         figure=reported_figure(ERROR_BY_ELEMENT),
+        values=figure_values_file(ERROR_BY_ELEMENT),
     log:
         f"{LOGS}/figures/{ERROR_BY_ELEMENT}.log",
     benchmark:
@@ -58,6 +60,7 @@ rule figure_subset_histogram:
         pool=SUBSET_SIZE_COUNTS.format(subset=EXPERIMENTS[BASELINE]["subset"]),
     output:
         figure=reported_figure(SUBSET_HISTOGRAM),
+        values=figure_values_file(SUBSET_HISTOGRAM),
     log:
         f"{LOGS}/figures/{SUBSET_HISTOGRAM}.log",
     benchmark:
@@ -76,6 +79,7 @@ rule figure_subset_histogram:
 rule figure_weight_factors:
     output:
         figure=reported_figure(WEIGHT_FACTORS),
+        values=figure_values_file(WEIGHT_FACTORS),
     log:
         f"{LOGS}/figures/{WEIGHT_FACTORS}.log",
     benchmark:
@@ -98,6 +102,7 @@ rule figure_learning_curves:
     output:
         linear=reported_figure(learning_curves_figure("linear"), "linear"),
         log=reported_figure(learning_curves_figure("log"), "log"),
+        values=figure_values_file(catalogue.LEARNING_CURVES_RUN),
     log:
         f"{LOGS}/figures/{catalogue.LEARNING_CURVES_RUN}.log",
     benchmark:
@@ -146,6 +151,7 @@ rule figure_overview:
         overall=rules.study_tables.output.overall,
     output:
         figure=reported_figure(OVERVIEW),
+        values=figure_values_file(OVERVIEW),
     log:
         f"{LOGS}/figures/{OVERVIEW}.log",
     benchmark:

@@ -150,3 +150,23 @@ def learning_curve_runs() -> pd.DataFrame:
     """n_train of each run, as results/tables/training_runs.csv has it."""
     return pd.DataFrame([{"experiment": e, "seed": s, "n_train": n}
                          for e, n in LEARNING_CURVE_N_TRAIN.items() for s in (0, 1)])
+
+
+def seed_means(metrics: pd.DataFrame, column: str) -> pd.Series:
+    """(experiment, group) -> the mean over seeds of ``column``: what a figure's drawn value must equal."""
+    rows = metrics[metrics["count"] > 0] if "count" in metrics else metrics
+    return rows.groupby(["experiment", "group"])[column].mean()
+
+
+def assert_drawn_values_match(values: pd.DataFrame, metrics: pd.DataFrame, column: str, series=None) -> int:
+    """Each drawn point (``experiment``, ``x``, ``y``) equals the seed mean of ``column`` of its experiment and
+    group in ``metrics`` (``series``: only those rows); returns how many points were compared."""
+    expected = seed_means(metrics, column)
+    rows = values[values["experiment"].fillna("").astype(str) != ""]
+    rows = rows[rows["series"].isin(series)] if series is not None else rows
+    assert len(rows), "no drawn values to compare"
+    for _, row in rows.iterrows():
+        group = row["x"]
+        key = (row["experiment"], type(expected.index.get_level_values(1)[0])(group))
+        assert np.isclose(row["y"], expected[key], rtol=1e-9), (key, row["y"], expected[key], column)
+    return len(rows)

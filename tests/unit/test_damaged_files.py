@@ -7,6 +7,7 @@ tests/workflow/test_workflow_models.py.
 import json
 import logging
 import pickle
+import shutil
 import sys
 
 import numpy as np
@@ -20,6 +21,7 @@ from workflow_scripts.files.damage import DamagedFileError, check_file, check_in
 from workflow_scripts.evaluation.stratum_metrics import METRIC_COLUMNS
 from workflow_scripts.evaluation.predictions import COLUMNS as PREDICTION_COLUMNS
 from workflow_scripts.training.loop import train
+from workflow_scripts.run_files import BEST, CHECKPOINTS, LAST, TRAIN_LOG, VAL_LOG
 from workflow_scripts.training.model import load_model
 
 FIX = "it was removed: run snakemake again and it is made anew"
@@ -151,21 +153,48 @@ def test_a_damaged_read_names_the_file_without_a_library_traceback(tmp_path):
     assert "Traceback" not in text and not path.exists()
 
 
-def test_a_checkpoint_that_does_not_load_is_not_resumed(pool, tmp_path, monkeypatch, caplog):  # noqa: F811
-    """Cut off by a full disk: the run warns, trains from scratch, and ends with the uninterrupted run's model."""
+@pytest.fixture(scope="module")
+def cut_off_run(pool, tmp_path_factory):  # noqa: F811
+    """An uninterrupted run ("whole") and the same run cut off by a full disk after its first epoch ("cut"), whose
+    checkpoint folder holds last.ckpt, best.ckpt and the curves so far."""
     root, split, idx = pool
+    base = tmp_path_factory.mktemp("cut_off")
     weights = np.ones(len(split))
-    train(root / "pool.npz", idx, weights, PACKED, seed=0, out_dir=tmp_path / "whole", progress_bar=False)
-    with monkeypatch.context() as patch:
+    train(root / "pool.npz", idx, weights, PACKED, seed=0, out_dir=base / "whole", progress_bar=False)
+    with pytest.MonkeyPatch.context() as patch:
         fail_at_step(patch, steps_per_epoch(idx, PACKED["training"]["batch_size"]) + 2, RuntimeError("disk full"))
         with pytest.raises(RuntimeError, match="disk full"):
-            train(root / "pool.npz", idx, weights, PACKED, seed=0, out_dir=tmp_path / "cut", progress_bar=False)
-    last = tmp_path / "cut/checkpoints/last.ckpt"
-    cut_short(last)
+            train(root / "pool.npz", idx, weights, PACKED, seed=0, out_dir=base / "cut", progress_bar=False)
+    assert {p.name for p in (base / "cut/checkpoints").iterdir()} >= {LAST, BEST, TRAIN_LOG, VAL_LOG}
+    return base
+
+
+def garbage(path):
+    path.write_bytes(b"\x00\xffnot a checkpoint, not a table\n" * 8)
+
+
+@pytest.mark.parametrize("damage", [cut_short, garbage], ids=["cut short", "garbage"])
+@pytest.mark.parametrize("name", [LAST, BEST, TRAIN_LOG, VAL_LOG])
+def test_a_checkpoint_or_curves_that_do_not_load_are_not_resumed(pool, cut_off_run, tmp_path, caplog,  # noqa: F811
+                                                                  name, damage):
+    """Cut off by a full disk, then last.ckpt, best.ckpt beside it, or the curves beside them damaged: the run
+    warns naming the file, trains from scratch (nothing of the damaged run kept), and ends with the uninterrupted
+    run's model and curves, every output whole."""
+    root, split, idx = pool
+    run = tmp_path / "run"
+    shutil.copytree(cut_off_run / "cut", run)
+    damaged = run / CHECKPOINTS / name
+    damage(damaged)
     with caplog.at_level(logging.WARNING):
-        timing = train(root / "pool.npz", idx, weights, PACKED, seed=0, out_dir=tmp_path / "cut", progress_bar=False)
+        timing = train(root / "pool.npz", idx, np.ones(len(split)), PACKED, seed=0, out_dir=run, progress_bar=False)
     assert not timing["resumed"]
-    assert f"{last} is damaged and cannot be read" in caplog.text and "training from scratch" in caplog.text
-    whole, cut = (torch.load(tmp_path / d / "model.pt", weights_only=True)["state_dict"] for d in ("whole", "cut"))
+    assert f"{damaged} is damaged and cannot be read" in caplog.text and "training from scratch" in caplog.text
+    whole, redone = (torch.load(d / "model.pt", weights_only=True)["state_dict"] for d in (cut_off_run / "whole", run))
     for key in whole:
-        torch.testing.assert_close(cut[key], whole[key], rtol=1e-6, atol=0, msg=key)
+        torch.testing.assert_close(redone[key], whole[key], rtol=1e-6, atol=0, msg=key)
+    for curves in (TRAIN_LOG, VAL_LOG):  # each step once, as in the uninterrupted run: no rows of the damaged run
+        check_file(run / curves)
+        expected = pd.read_csv(cut_off_run / "whole" / curves)
+        pd.testing.assert_frame_equal(pd.read_csv(run / curves)[expected.columns], expected, rtol=1e-6, atol=0)
+    for checkpoint in (LAST, BEST):
+        check_file(run / CHECKPOINTS / checkpoint)

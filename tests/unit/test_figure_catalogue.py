@@ -27,14 +27,20 @@ def test_the_default_study_draws_every_figure_of_the_thesis(base_config):
         "fig07_size_loss_error_by_size", "fig08_size_frequency_loss_error_by_size",
         "fig08b_inverse_frequency_loss_error_by_size", "fig09_targeted_error_by_size", "fig10_final_error_by_size",
         "figA3_learning_curves_baseline_seed0_linear", "figA3_learning_curves_baseline_seed0_log",
-        "figA3_learning_curves_custom_seed0_linear", "figA3_learning_curves_custom_seed0_log", "overview_overall_mae"]
+        "figA3_learning_curves_custom_seed0_linear", "figA3_learning_curves_custom_seed0_log",
+        "figA3_learning_curves_custom_thesis_budget_seed0_linear", "figA3_learning_curves_custom_thesis_budget_seed0_log",
+        "overview_overall_mae"]
     # in the page's order: by section
     assert [SECTIONS.index(f.section) for f in shown.values()] == sorted(SECTIONS.index(f.section)
                                                                          for f in shown.values())
     assert all(f.caption and f.title for f in shown.values())
     assert shown["fig07_size_loss_error_by_size"].title == "Size-based loss weights, 13 to 23 atoms (Figure 7)"
     assert shown["fig09_targeted_error_by_size"].title == "Training on molecules with more than 17 atoms (Figure 9)"
-    assert shown["fig10_final_error_by_size"].title == "Default against Custom (Figure 10)"
+    assert shown["fig10_final_error_by_size"].title == ("Default against Custom against Custom (thesis budget) "
+                                                         "(Figure 10)")
+    # each figure says where its drawn values are; the error-by-size figures, which intervals their axis cuts
+    assert all("The values drawn: " in f.caption for f in shown.values() if f.kind != "dataset")
+    assert all("cut at the axis edge" in f.caption for f in shown.values() if f.kind == "error_by_size")
     assert shown["figA3_learning_curves_custom_seed0_log"].title == "Learning curves: custom, seed 0 (log scale)"
     assert shown["figA3_learning_curves_custom_seed0_log"].labels == {"run": "custom, seed 0", "scale": "log"}
 
@@ -49,15 +55,16 @@ def test_each_figure_shows_its_experiments_with_their_labels(base_config):
         (f"loss_size-{r}", f"rate = {r}") for r in (0, 2, 5, 10))
     assert shown["fig09_targeted_error_by_size"].experiments == (("baseline", "baseline"),
                                                                   ("targeted", "more than 17 atoms"))
-    assert shown["fig10_final_error_by_size"].experiments == (("baseline", "Default"), ("custom", "Custom"))
+    final = (("baseline", "Default"), ("custom", "Custom"), ("custom_thesis_budget", "Custom (thesis budget)"))
+    assert shown["fig10_final_error_by_size"].experiments == final
     assert [n for n, _ in shown["overview_overall_mae"].experiments] == list(experiments)
     # the learning curve: the baseline and its fractions, the caps, their controls (not balanced_sampler)
     assert [n for n, _ in shown["learning_curve_by_training_size"].experiments] == [
         "baseline", "learning_curve-fraction_25", "learning_curve-fraction_50", "learning_curve-fraction_75",
         "balanced-T2000", "balanced-T4000", "balanced-T6000", "balanced_control-T2000_random",
         "balanced_control-T4000_random", "balanced_control-T6000_random"]
-    assert final_runs(experiments, config) == [("baseline", "Default"), ("custom", "Custom")]
-    assert learning_curve_runs(experiments, config) == [("baseline", 0), ("custom", 0)]
+    assert final_runs(experiments, config) == list(final)
+    assert learning_curve_runs(experiments, config) == [("baseline", 0), ("custom", 0), ("custom_thesis_budget", 0)]
 
 
 def test_a_figure_with_nothing_to_show_is_not_drawn(base_config):

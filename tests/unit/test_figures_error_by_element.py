@@ -4,10 +4,11 @@ import pandas as pd
 import pytest
 
 from tests.unit.synthetic_study import (
-    EXPERIMENTS, PLOTS, TRAIN_FRACTION, assert_png, drawn, legend_texts, synthetic_by_element,
+    EXPERIMENTS, PLOTS, TRAIN_FRACTION, assert_drawn_values_match, assert_png, drawn, legend_texts, synthetic_by_element,
 )
 from workflow_scripts.figures import error_by_element
 from workflow_scripts.figures.error_by_element import percent, plot_error_by_element, train_fractions
+from workflow_scripts.figures.style import VALUE_COLUMNS
 
 
 def test_error_by_element(tmp_path):
@@ -40,3 +41,18 @@ def test_train_fractions_by_hand():
 
 def test_percent():
     assert percent(0.015) == "1.5 %" and percent(0.85) == "85 %"
+
+
+def test_the_values_written_beside_the_figure_are_the_metrics_drawn(tmp_path):
+    """Each bar is its experiment's seed mean for that element group of the metric drawn (not another column)."""
+    metrics = synthetic_by_element()
+    path = tmp_path / "fig4.csv"
+    plot_error_by_element(metrics, EXPERIMENTS, PLOTS, tmp_path / "fig4.png", "Figure 4",
+                          train_fraction=TRAIN_FRACTION, values_path=path)
+    values = pd.read_csv(path)
+    assert list(values.columns) == VALUE_COLUMNS
+    assert assert_drawn_values_match(values, metrics, "mae_meV", [label for _, label in EXPERIMENTS]) == 3 * 5
+    with pytest.raises(AssertionError):
+        assert_drawn_values_match(values, metrics, "rmse_meV", [label for _, label in EXPERIMENTS])
+    counts = values.query("experiment == 'baseline'").set_index("x")["count"]
+    assert counts.to_dict() == metrics.query("experiment == 'baseline'").groupby("group")["count"].max().to_dict()

@@ -1,10 +1,13 @@
 """Appendix Figures 3 and 4 render from synthetic logs, on both scales, with the title they are given."""
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from tests.unit.synthetic_study import PLOTS, assert_png, drawn, legend_texts, synthetic_logs
 from workflow_scripts.figures import learning_curves
 from workflow_scripts.figures.learning_curves import plot_learning_curves
+from workflow_scripts.figures.style import VALUE_COLUMNS
 
 
 @pytest.mark.parametrize("log_y", [True, False])
@@ -30,3 +33,21 @@ def test_title_scale_and_weighted_loss(tmp_path, monkeypatch):
     assert weighted.axes[0].get_yscale() == "log" and plain.axes[0].get_yscale() == "linear"
     assert "weighted loss, batch mean (v · eV²)" in legend_texts(weighted)
     assert "weighted loss, batch mean (v · eV²)" not in legend_texts(plain)
+
+
+def test_the_values_written_beside_the_figure_are_the_logs_drawn(tmp_path):
+    """Each curve's points are its log column at each step: the plain squared error (not the weighted loss,
+    unless asked) and the validation MAE."""
+    train, val = synthetic_logs()
+    path = tmp_path / "curves.csv"
+    plot_learning_curves(train, val, PLOTS, tmp_path / "c.png", "curves", log_y=True, weighted=True, values_path=path)
+    values = pd.read_csv(path)
+    assert list(values.columns) == VALUE_COLUMNS
+    for column, label in (*learning_curves.TRAIN_CURVES, learning_curves.WEIGHTED_CURVE):
+        curve = values[(values["panel"] == "training") & (values["series"] == label)]
+        np.testing.assert_allclose(curve["y"], train.sort_values("step")[column])
+        np.testing.assert_array_equal(curve["x"], train.sort_values("step")["step"])
+    validation = values[values["panel"] == "validation"]
+    np.testing.assert_allclose(validation["y"], val.sort_values("step")["val_mae_meV"])
+    assert set(values["series"]) == {label for _, label in (*learning_curves.TRAIN_CURVES,
+                                                             learning_curves.WEIGHTED_CURVE, learning_curves.VAL_CURVE)}

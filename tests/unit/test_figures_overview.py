@@ -1,8 +1,12 @@
 """The overview renders every experiment's whole-test-set error, best on top, coloured by study part."""
 
+import numpy as np
+import pandas as pd
+
 from tests.unit.synthetic_study import EXPERIMENTS, PLOTS, assert_png, drawn, legend_texts, synthetic_overall
 from workflow_scripts.figures import overview
 from workflow_scripts.figures.overview import plot_overall_comparison
+from workflow_scripts.figures.style import REFERENCE, VALUE_COLUMNS
 
 
 def test_overall_comparison(tmp_path):
@@ -24,3 +28,19 @@ def test_overall_comparison_colours_bars_by_study_part(tmp_path, monkeypatch):
     assert "baseline" in legend and "balancing" in legend
     # best on top: the baseline (quality factor 1.0) above cap T = 4000 (1.05) above cap T = 2000 (1.15)
     assert [labels[y] for y in sorted(labels, reverse=True)] == ["Default", "cap T = 4000", "cap T = 2000"]
+
+
+def test_the_values_written_beside_the_figure_are_the_metrics_drawn(tmp_path):
+    """Each bar is its experiment's seed mean of the whole-test-set metric; the reference's line its own."""
+    metrics = synthetic_overall()
+    path = tmp_path / "overview.csv"
+    plot_overall_comparison(metrics, EXPERIMENTS, PLOTS, tmp_path / "o.png", "Summary", values_path=path)
+    values = pd.read_csv(path)
+    assert list(values.columns) == VALUE_COLUMNS
+    whole = metrics[metrics["group"] == "all"]
+    means = whole.groupby("experiment")["mae_meV"].mean()
+    drawn_values = values.set_index("experiment")["y"]
+    assert set(drawn_values.index) == {name for name, _ in EXPERIMENTS} | {REFERENCE}
+    np.testing.assert_allclose(drawn_values.sort_index(), means.loc[drawn_values.index].sort_index())
+    assert not np.allclose(drawn_values.sort_index(), whole.groupby("experiment")["rmse_meV"].mean()
+                           .loc[drawn_values.index].sort_index())

@@ -1,10 +1,13 @@
 """Figure 5 (a capped subset over the pool) and Appendix Figure 2 (loss weight factors) render."""
 
 import numpy as np
+import pandas as pd
 
 from tests.unit.synthetic_study import PLOTS, QM9_SIZES, assert_png, drawn, png_size, synthetic_subset
 from workflow_scripts.figures import training_data
+from workflow_scripts.figures.style import VALUE_COLUMNS
 from workflow_scripts.figures.training_data import plot_subset_histogram, plot_weight_factors
+from workflow_scripts.training.weights import loss_weights
 
 
 def test_weight_factors(tmp_path):
@@ -37,3 +40,23 @@ def test_subset_histogram(tmp_path, monkeypatch):
     labels = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
     assert labels == ["cap T = 2,000 molecules per size", f"full training pool (n = {int(pool['molecules'].sum()):,})",
                       f"T2000 (n = {int(subset['molecules'].sum()):,})"]
+
+
+def test_the_values_written_beside_the_figures_are_the_counts_and_weights_drawn(tmp_path):
+    subset, pool = synthetic_subset()
+    path = tmp_path / "fig5.csv"
+    plot_subset_histogram(subset, pool, 2000, PLOTS, tmp_path / "fig5.png", "Figure 5", subset_label="T2000",
+                          values_path=path)
+    values = pd.read_csv(path)
+    assert list(values.columns) == VALUE_COLUMNS
+    for label, table in (("T2000", subset), ("full training pool", pool)):
+        drawn_counts = values[values["series"] == label].set_index("x")["y"]
+        expected = table.set_index("n_atoms")["molecules"]
+        assert drawn_counts.loc[expected.index].tolist() == expected.tolist()
+    assert values.loc[values["series"] == "cap T", "y"].tolist() == [2000]
+    path = tmp_path / "appendix2.csv"
+    plot_weight_factors(PLOTS, tmp_path / "a.png", "v(s)", rates=(0, 5), values_path=path)
+    values = pd.read_csv(path)
+    for scheme in ("size", "size_frequency"):
+        curve = values[(values["panel"] == scheme) & (values["series"] == "r = 5")]
+        np.testing.assert_allclose(curve["y"], loss_weights(scheme, curve["x"].to_numpy(), rate=5))

@@ -72,11 +72,12 @@ def started_jobs(text: str) -> list[str]:
     return [line.split()[1].rstrip(":") for line in text.splitlines() if line.startswith(("rule ", "localrule "))]
 
 
-def run_and_kill(workdir: Path, after: str | None, delay: float, timeout: float = 300) -> list[str] | None:
+def run_and_kill(workdir: Path, after: str | None, delay: float, timeout: float = 300):
     """Start the workflow; once ``after`` happened, wait ``delay`` s and SIGKILL it with every job it started.
 
     ``after``: None (at once), a rule (a job of it started), or a path under workdir (it exists).
-    Returns the jobs started in this run, or None when it finished before the kill.
+    Returns the jobs started in this run and whether ``after`` had happened when the kill landed, or None when
+    the workflow finished before the kill.
     """
     log = workdir / "snakemake.out"
     offset = log.stat().st_size if log.exists() else 0
@@ -99,9 +100,10 @@ def run_and_kill(workdir: Path, after: str | None, delay: float, timeout: float 
         process.wait(timeout=delay)
         return None
     except subprocess.TimeoutExpired:
+        landed_after = happened()  # checked just before the kill, so it held when the kill landed
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        return started_jobs(log.read_text()[offset:])
+        return started_jobs(log.read_text()[offset:]), landed_after
 
 
 @pytest.fixture(scope="module")
@@ -118,14 +120,17 @@ def test_killed_at_random_moments_and_rerun_gives_the_same_results(reference, tm
     workdir.mkdir()
     rng = random.Random(KILL_SEED)
     kills = []
-    # three hard kills at random moments: early on, in the middle of a training (after its first
-    # checkpoint), among the metrics and figures
-    for after, low, high in ((None, 0.5, 6.0), (f"{RUNS[1]}/checkpoints/last.ckpt", 0.0, 1.0),
+    # three hard kills at random moments: in a training that has started (its log is there), in the middle of a
+    # training (after its first checkpoint), among the metrics and figures
+    for after, low, high in ((f"{RUNS[0]}/train.log", 0.0, 1.0), (f"{RUNS[1]}/checkpoints/last.ckpt", 0.0, 1.0),
                              ("stratum_metrics", 0.0, 3.0)):
         delay = rng.uniform(low, high)
-        started = run_and_kill(workdir, after, delay)
-        assert started is not None, f"the study finished before the kill {delay:.1f} s after {after}"
-        kills.append(f"{delay:.1f} s after {after or 'the start'} (jobs started: {', '.join(started)})")
+        killed = run_and_kill(workdir, after, delay)
+        assert killed is not None, f"the study finished before the kill {delay:.1f} s after {after}"
+        started, landed_after = killed
+        # each kill lands where it is meant to: the training's log (or checkpoint) existed, the rule had started
+        assert landed_after, f"the kill {delay:.1f} s after {after} landed before it (jobs started: {started})"
+        kills.append(f"{delay:.1f} s after {after} (jobs started: {', '.join(started)})")
         for path in outputs(workdir):  # nothing a kill leaves behind is a truncated file
             readable(path)
         # a hard kill leaves Snakemake's lock: the user is told to unlock once

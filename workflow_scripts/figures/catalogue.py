@@ -9,7 +9,7 @@ config/experiments.py) and the config, so any config's catalogue can be listed w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from workflow_scripts.config.experiments import baseline_of, in_parts, learning_curve_arms
 from workflow_scripts.training.weights import RATE_SCHEMES
@@ -44,6 +44,14 @@ LEARNING_CURVES_RUN = "figA3_learning_curves_{experiment}_seed{seed}"
 LEARNING_CURVES = LEARNING_CURVES_RUN + "_{scale}"
 # the dataset figures lie beside the dataset counts, not with the study's figures
 DATASET_FIGURES = (SIZE_HISTOGRAM, ELEMENT_SIZE_HEATMAP)
+
+# Figures of the error per size: the y-range holds every point and the intervals of the size bins with at least
+# this many test molecules; a tinier bin's interval (bounds from near 0 to far above) is cut at the axis, marked.
+MIN_TEST_MOLECULES_FOR_RANGE = 30
+VALUES_NOTE = "The values drawn: the CSV of the same name beside it."
+CUT_CAPTION = (f" The y-axis shows the data: an interval of a size bin with fewer than {MIN_TEST_MOLECULES_FOR_RANGE} "
+               "test molecules, or one reaching 0 on a log axis, is cut at the axis edge and marked there with an "
+               "open triangle pointing the way it goes on; the CSV holds it whole.")
 
 # Appendix Figure 2 of the thesis draws v(s) for these rates. The rates the experiments train with are added, so the
 # figure shows the thesis's curves whichever experiments run.
@@ -200,7 +208,7 @@ def _error_by_size(experiments: dict, config: dict, baseline: str | None) -> lis
          base + [(n, targeted_words or experiments[n]["subset"]) for n in targeted]),
         ("fig10_final_error_by_size", FINAL, f"{versus} (Figure 10)", f"Figure 10: {versus} per size.", final),
     ]
-    return [Figure(name, "error_by_size", section, title, caption, tuple(shown))
+    return [Figure(name, "error_by_size", section, title, caption + CUT_CAPTION, tuple(shown))
             for name, section, title, caption, shown in specs if shown]
 
 
@@ -212,7 +220,8 @@ def _learning_curves(experiments: dict, config: dict) -> list[Figure]:
                 learning_curves_name(name, seed, scale), "learning_curves", FINAL,
                 f"Learning curves: {name}, seed {seed} ({scale} scale)",
                 f"Appendix Figure {number}: learning curves of {name}, seed {seed}, {scale} scale: the training "
-                "error of every step and the validation MAE of every epoch.",
+                "error of every step and the validation MAE of every epoch. The values drawn: "
+                f"{LEARNING_CURVES_RUN.format(experiment=name, seed=seed)}.csv beside it.",
                 ((name, name),), subcategory="Learning curves",
                 labels={"run": f"{name}, seed {seed}", "scale": scale},
             ))
@@ -231,7 +240,7 @@ def _learning_curve(experiments: dict, config: dict) -> Figure | None:
         "(line; the largest point is the baseline), each cap T (filled squares) and its random control with as many "
         "molecules, drawn without balancing (open triangles); top: the whole test set, bottom: a few frequent size "
         "bins. A cap's distance from its control is what balancing does, the control's distance from the curve's "
-        "largest point what less data does. The values drawn: the CSV of the same name.",
+        f"largest point what less data does. {VALUES_NOTE}",
         tuple(arms))
 
 
@@ -265,4 +274,7 @@ def figures(experiments: dict, config: dict) -> dict[str, Figure]:
         Figure(OVERVIEW, "overview", ALL_EXPERIMENTS, "Test MAE of every experiment",
                "Test MAE of every experiment (95 % CI).", tuple((n, n) for n in experiments)),
     ]
+    # every figure but the dataset's (their tables lie beside them, drawn as they are) writes the values it draws
+    listed = [replace(f, caption=f"{f.caption} {VALUES_NOTE}") if f and f.kind not in ("dataset", "data_size",
+              "learning_curves") else f for f in listed]
     return {f.name: f for f in listed if f}

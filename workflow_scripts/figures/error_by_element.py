@@ -7,8 +7,9 @@ import pandas as pd
 
 from workflow_scripts.files.atomic import save_figure
 from workflow_scripts.figures.style import (ERROR_BAR_NOTE, OFF_SCALE, REFERENCE, REFERENCE_STYLE, Experiments, close,
-                                            colors_for, empty_panel, figure, log_axis, metric_label, metric_unit,
-                                            note_handle, outside_legend, seed_markers, seed_mean, seed_note, yerr)
+                                            colors_for, drawn, drawn_seed_mean, empty_panel, figure, log_axis,
+                                            metric_label, metric_unit, note_handle, outside_legend, save_values,
+                                            seed_markers, seed_mean, seed_note, yerr)
 from workflow_scripts.properties import ELEMENTS
 
 
@@ -28,8 +29,10 @@ def train_fractions(metrics_by_element: pd.DataFrame, experiment: str) -> dict[s
 
 def plot_error_by_element(metrics_by_element: pd.DataFrame, experiments: Experiments, plots: dict, path, title: str,
                           train_fraction: dict[str, float], metric: str = "mae_meV", log_y: bool = False,
-                          reference: str | None = REFERENCE, colors: dict | None = None) -> None:
-    """Grouped bars per element (ordered from most to least frequent in training) with 95 % CI error bars."""
+                          reference: str | None = REFERENCE, colors: dict | None = None,
+                          values_path=None) -> pd.DataFrame:
+    """Grouped bars per element (ordered from most to least frequent in training) with 95 % CI error bars.
+    Writes the drawn values to ``values_path`` (CSV: style.VALUE_COLUMNS, x the element) and returns them."""
     colors = colors_for(experiments, colors)
     shown = [(name, label, seed_mean(metrics_by_element, name, metric))
              for name, label in experiments if name != reference]
@@ -40,8 +43,9 @@ def plot_error_by_element(metrics_by_element: pd.DataFrame, experiments: Experim
     fig, ax = figure(plots)
     x = np.arange(len(order))
     width = 0.8 / max(len(present), 1)
-    handles = []
+    handles, bars = [], []
     for i, (name, label, frame) in enumerate(present):
+        bars.append(drawn_seed_mean(frame.reindex([e for e in order if e in frame.index]), label, name))
         frame = frame.reindex(order)
         xs = x + (i - (len(present) - 1) / 2) * width
         handles.append(ax.bar(xs, frame["value"], width=width * 0.92, yerr=yerr(frame), capsize=2,
@@ -57,6 +61,8 @@ def plot_error_by_element(metrics_by_element: pd.DataFrame, experiments: Experim
             values = ", ".join(f"{e} {v:.3g}" for e, v in ref["value"].dropna().items())
             handles.append(note_handle(f"linear reference (off scale): {values} {metric_unit(metric)}"))
         elif ref["value"].notna().any():
+            bars.append(drawn("linear reference", ref.index, ref["value"], reference,
+                                count=ref["count"].to_numpy()))
             handles.append(ax.hlines(ref["value"], x - 0.45, x + 0.45, label="linear reference", zorder=3,
                                      colors=REFERENCE_STYLE["color"], linestyles="--", lw=REFERENCE_STYLE["lw"]))
     counts = pd.concat([frame["count"] for _, _, frame in present], axis=1).max(axis=1) if present else pd.Series()
@@ -84,3 +90,4 @@ def plot_error_by_element(metrics_by_element: pd.DataFrame, experiments: Experim
     outside_legend(fig, handles, plots)
     save_figure(fig, path)
     close(fig)
+    return save_values(bars, values_path)

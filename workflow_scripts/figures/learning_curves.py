@@ -5,17 +5,27 @@ from __future__ import annotations
 import pandas as pd
 
 from workflow_scripts.files.atomic import save_figure
-from workflow_scripts.figures.style import close, empty_panel, figure, note_handle, outside_legend
+from workflow_scripts.figures.style import (close, drawn, empty_panel, figure, note_handle, outside_legend,
+                                            save_values)
+
+# (column of the log, legend entry) of each curve drawn; the training panel's, then the validation panel's
+TRAIN_CURVES = (("sqerr_bottom5_mean_eV2", "mean of the 5 smallest"), ("mse_eV2", "batch mean"),
+                ("sqerr_top5_mean_eV2", "mean of the 5 largest"))
+WEIGHTED_CURVE = ("loss_mean", "weighted loss, batch mean (v · eV²)")
+VAL_CURVE = ("val_mae_meV", "validation MAE (end of epoch)")
 
 
 def plot_learning_curves(train_log: pd.DataFrame, val_log: pd.DataFrame, plots: dict, path, title: str, log_y: bool,
-                         weighted: bool = False) -> None:
+                         weighted: bool = False, values_path=None) -> pd.DataFrame:
     """Per-step training error (raw, not smoothed) on top; validation MAE per epoch, at the epoch's last step, below.
 
     The top panel shows the plain per-molecule squared error of each batch (mean, and the means of the 5 largest
     and 5 smallest), the same quantity whatever the loss weighting, so curves of weighted and unweighted runs
     compare; a ``weighted`` run adds the batch mean of the loss it optimizes (v · squared error), dashed.
+    Writes the drawn values to ``values_path`` (CSV: style.VALUE_COLUMNS, x the step; panel "training" or
+    "validation") and returns them.
     """
+    curves = []
     fig, (ax, ax_val) = figure(plots, height_scale=1.4, nrows=2, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
     if train_log is not None and len(train_log):
         log = train_log.sort_values("step")
@@ -27,13 +37,15 @@ def plot_learning_curves(train_log: pd.DataFrame, val_log: pd.DataFrame, plots: 
         ax.plot(step, log["sqerr_bottom5_mean_eV2"], color="tab:green", lw=0.7, label="mean of the 5 smallest")
         if weighted:
             ax.plot(step, log["loss_mean"], color="black", lw=0.6, ls="--", alpha=0.6,
-                    label="weighted loss, batch mean (v · eV²)")
+                    label=WEIGHTED_CURVE[1])
+        curves += [drawn(label, step, log[column], panel="training")
+                   for column, label in TRAIN_CURVES + ((WEIGHTED_CURVE,) if weighted else ())]
     else:
         empty_panel(ax, "no training log")
     if val_log is not None and len(val_log):
         val = val_log.sort_values("step")
-        ax_val.plot(val["step"], val["val_mae_meV"], "-o", ms=3, lw=1.1, color="tab:purple",
-                    label="validation MAE (end of epoch)")
+        ax_val.plot(val["step"], val[VAL_CURVE[0]], "-o", ms=3, lw=1.1, color="tab:purple", label=VAL_CURVE[1])
+        curves.append(drawn(VAL_CURVE[1], val["step"], val[VAL_CURVE[0]], panel="validation"))
     else:
         empty_panel(ax_val, "no validation log")
     has_train, has_val = train_log is not None and len(train_log) > 0, val_log is not None and len(val_log) > 0
@@ -50,3 +62,4 @@ def plot_learning_curves(train_log: pd.DataFrame, val_log: pd.DataFrame, plots: 
     outside_legend(fig, handles, plots)
     save_figure(fig, path)
     close(fig)
+    return save_values(curves, values_path)

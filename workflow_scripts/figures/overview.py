@@ -8,16 +8,19 @@ from matplotlib.patches import Patch
 
 from workflow_scripts.files.atomic import save_figure
 from workflow_scripts.figures.style import (ERROR_BAR_NOTE, OFF_SCALE, PALETTE, REFERENCE, REFERENCE_STYLE, Experiments,
-                                            close, colors_for, empty_panel, figure, log_axis, metric_label, metric_unit,
-                                            note_handle, outside_legend, seed_markers, seed_mean, yerr)
+                                            close, colors_for, drawn, empty_panel, figure, log_axis, metric_label,
+                                            metric_unit, note_handle, outside_legend, save_values, seed_markers,
+                                            seed_mean, yerr)
 
 
 def plot_overall_comparison(metrics_overall: pd.DataFrame, experiments: Experiments, plots: dict, path, title: str,
                             metric: str = "mae_meV", reference: str | None = REFERENCE, colors: dict | None = None,
-                            log_x: bool = False, groups: dict | None = None) -> None:
+                            log_x: bool = False, groups: dict | None = None, values_path=None) -> pd.DataFrame:
     """Horizontal bars of the whole-test-set error per experiment (best on top), 95 % CI, reference as a line.
 
-    ``groups`` (experiment -> study part) colours the bars by part, with a legend entry per part.
+    ``groups`` (experiment -> study part) colours the bars by part, with a legend entry per part. Writes the drawn
+    values to ``values_path`` (CSV: style.VALUE_COLUMNS, x the experiment, y its error; intervals uncut) and
+    returns them.
     """
     group_colors = {}
     if groups:
@@ -33,6 +36,8 @@ def plot_overall_comparison(metrics_overall: pd.DataFrame, experiments: Experime
         (entries.append((name, label, frame.iloc[0], int(frame["n_seeds"].iloc[0]))) if len(frame)
          else missing.append(label))
     entries.sort(key=lambda e: e[2]["value"])
+    bars = [drawn(label, [name], [row["value"]], name, low=row["low"], high=row["high"], count=row["count"])
+            for name, label, row, _ in entries]
     height = max(2.2, 0.32 * len(entries) + 1.6) / plots["height_in"]
     fig, ax = figure(plots, height_scale=height)
     y = np.arange(len(entries))[::-1]  # best (smallest error) at the top
@@ -62,6 +67,7 @@ def plot_overall_comparison(metrics_overall: pd.DataFrame, experiments: Experime
             value = ref["value"].iloc[0]
             label = f"linear reference ({value:.3g} {metric_unit(metric)})"
             tops = [e[2]["high"] if np.isfinite(e[2]["high"]) else e[2]["value"] for e in entries]
+            bars.append(drawn("linear reference", [reference], [value], reference, count=ref["count"].iloc[0]))
             if tops and not log_x and (value > OFF_SCALE * max(tops) or value > ax.get_xlim()[1]):
                 handles.append(note_handle(label + ", off scale"))  # a line would squash the bars
             else:
@@ -82,3 +88,4 @@ def plot_overall_comparison(metrics_overall: pd.DataFrame, experiments: Experime
     outside_legend(fig, handles, plots, max_columns=2)
     save_figure(fig, path)
     close(fig)
+    return save_values(bars, values_path)

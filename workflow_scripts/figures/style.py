@@ -23,6 +23,7 @@ from matplotlib import ticker  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from workflow_scripts.evaluation.intervals import seed_summary  # noqa: E402
+from workflow_scripts.files.atomic import write_csv  # noqa: E402
 from workflow_scripts.properties import LINEAR_REFERENCE  # noqa: E402
 
 REFERENCE = LINEAR_REFERENCE  # the linear reference run, drawn in grey beside the networks
@@ -35,6 +36,34 @@ METRICS = {"mae_meV": ("MAE", "meV"), "rmse_meV": ("RMSE", "meV"), "mse_eV2": ("
 ERROR_BAR_NOTE = "error bars: 95 % CI over seeds and test molecules; open markers: each seed"
 
 Experiments = Sequence[tuple[str, str]]
+
+# The values a figure draws, written beside it (<figure>.csv): one row per point, bar or curve sample. ``series``:
+# its legend entry; ``experiment``: the run it comes from; ``low``/``high``: its interval; ``count``: test molecules
+# behind it; ``cut``: which end of its interval the axis cuts off (``high``, ``low``, ``both``), else empty.
+VALUE_COLUMNS = ["panel", "series", "experiment", "x", "y", "low", "high", "count", "cut"]
+
+
+def drawn(series: str, x, y, experiment: str = "", panel: str = "", low=np.nan, high=np.nan, count=np.nan,
+          cut="") -> pd.DataFrame:
+    """Drawn values in the VALUE_COLUMNS layout."""
+    return pd.DataFrame({"panel": panel, "series": series, "experiment": experiment, "x": list(x),
+                         "y": np.asarray(y, dtype=float), "low": low, "high": high, "count": count, "cut": cut},
+                        columns=VALUE_COLUMNS)
+
+
+def drawn_seed_mean(frame: pd.DataFrame, series: str, experiment: str, x=None, panel: str = "") -> pd.DataFrame:
+    """A ``seed_mean`` frame as drawn: x its groups (unless given), y the seed mean, its interval and count."""
+    return drawn(series, frame.index if x is None else x, frame["value"], experiment, panel,
+                 frame["low"].to_numpy(), frame["high"].to_numpy(), frame["count"].to_numpy())
+
+
+def save_values(parts: Sequence[pd.DataFrame], path=None) -> pd.DataFrame:
+    """The drawn values of a figure in one table, written as CSV to ``path`` when given."""
+    parts = [part for part in parts if len(part)]
+    values = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=VALUE_COLUMNS)
+    if path is not None:
+        write_csv(values, path)
+    return values
 
 
 def figure(plots: dict, width_scale: float = 1.0, height_scale: float = 1.0, **kwargs):

@@ -10,13 +10,15 @@ import pandas as pd
 from matplotlib import ticker
 
 from workflow_scripts.files.atomic import save_figure
-from workflow_scripts.figures.style import close, figure, log_axis, size_ticks
+from workflow_scripts.figures.style import close, drawn, figure, log_axis, save_values, size_ticks
 from workflow_scripts.training.weights import loss_weights
 
 
 def plot_subset_histogram(subset_counts: pd.DataFrame, pool_counts: pd.DataFrame, cap: int | None, plots: dict, path,
-                          title: str, log_y: bool = False, subset_label: str = "training subset") -> None:
-    """The subset's molecules per size drawn over the full training pool's; the cap T as a horizontal line."""
+                          title: str, log_y: bool = False, subset_label: str = "training subset",
+                          values_path=None) -> pd.DataFrame:
+    """The subset's molecules per size drawn over the full training pool's; the cap T as a horizontal line.
+    Writes the drawn values to ``values_path`` (CSV: style.VALUE_COLUMNS, x the size, y molecules) and returns them."""
     both = pd.merge(pool_counts[["n_atoms", "molecules"]].rename(columns={"molecules": "pool"}),
                     subset_counts[["n_atoms", "molecules"]].rename(columns={"molecules": "subset"}),
                     on="n_atoms", how="outer").fillna(0).sort_values("n_atoms")
@@ -39,11 +41,17 @@ def plot_subset_histogram(subset_counts: pd.DataFrame, pool_counts: pd.DataFrame
     ax.legend(frameon=False, loc="upper left")
     save_figure(fig, path)
     close(fig)
+    bars = [drawn("full training pool", both["n_atoms"], both["pool"], count=both["pool"].to_numpy()),
+            drawn(subset_label, both["n_atoms"], both["subset"], count=both["subset"].to_numpy())]
+    return save_values(bars + ([drawn("cap T", [""], [cap])] if cap is not None else []), values_path)
 
 
 def plot_weight_factors(plots: dict, path, title: str, rates: Sequence[float], sizes: Iterable[int] = range(3, 30),
-                        train_sizes=None, alphas: Sequence[float] = (0.5, 1.0)) -> None:
-    """v(s) for each rate, one panel per scheme; a third panel (inverse frequency) when ``train_sizes`` is given."""
+                        train_sizes=None, alphas: Sequence[float] = (0.5, 1.0), values_path=None) -> pd.DataFrame:
+    """v(s) for each rate, one panel per scheme; a third panel (inverse frequency) when ``train_sizes`` is given.
+    Writes the drawn values to ``values_path`` (CSV: style.VALUE_COLUMNS, panel the scheme, x the size, y v) and
+    returns them."""
+    curves = []
     sizes = np.asarray(list(sizes))
     panels = [("size", "size based\nv = (s − 7)^r / 10^(r+1) + 1"),
               ("size_frequency", "size and frequency based (as printed)\nv = max(1, log(s^r / 10^(r+1) − r/4.5))")]
@@ -62,6 +70,7 @@ def plot_weight_factors(plots: dict, path, title: str, rates: Sequence[float], s
             uniform = f" (uniform, v = {weights[0]:.3g})" if np.allclose(weights, weights[0]) else ""
             axis.plot(sizes, weights, "-", marker=markers[i % len(markers)], ms=5 - 3 * i / max(len(values), 1),
                       lw=1.3, color=color, label=f"{symbol} = {value:g}{uniform}")
+            curves.append(drawn(f"{symbol} = {value:g}", sizes, weights, panel=scheme))
         log_axis(axis)
         axis.set_title(label, fontsize=plots["font_size"] - 1)
         axis.set_xlabel("molecule size s (atoms)")
@@ -73,3 +82,4 @@ def plot_weight_factors(plots: dict, path, title: str, rates: Sequence[float], s
     fig.suptitle(title, fontsize=plots["font_size"] + 1)
     save_figure(fig, path)
     close(fig)
+    return save_values(curves, values_path)

@@ -9,4 +9,4 @@ p = snakemake.params
 metrics = gather(snakemake.input.metrics, p.runs, {})
 experiments = [tuple(e) for e in p.experiments]
 plot_error_by_element(metrics, experiments, p.plots, snakemake.output.figure, p.title,
-                      train_fraction=train_fractions(metrics, experiments[0][0]))
+                      train_fraction=train_fractions(metrics, experiments[0][0]), values_path=snakemake.output.values)

@@ -9,4 +9,4 @@ p = snakemake.params
 metrics = gather(snakemake.input.metrics, p.runs, {})
 # Colours follow the figure's own list; the baseline comes first wherever it is shown.
 plot_error_by_size(metrics, [tuple(e) for e in p.experiments], p.plots, snakemake.output.figure, p.title,
-                   frequent_bin_fraction=p.frequent_bin_fraction)
+                   frequent_bin_fraction=p.frequent_bin_fraction, values_path=snakemake.output.values)

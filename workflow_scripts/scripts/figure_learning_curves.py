@@ -8,6 +8,6 @@ from workflow_scripts.files import logs
 log = logs.from_snakemake(snakemake)
 p = snakemake.params
 train_log, val_log = pd.read_csv(snakemake.input.train_log), pd.read_csv(snakemake.input.val_log)
-for scale, log_y in (("linear", False), ("log", True)):
+for scale, log_y in (("linear", False), ("log", True)):  # the same values on both scales: written once
     plot_learning_curves(train_log, val_log, p.plots, snakemake.output[scale], p.titles[scale], log_y=log_y,
-                         weighted=p.weighted)
+                         weighted=p.weighted, values_path=snakemake.output.values if log_y else None)

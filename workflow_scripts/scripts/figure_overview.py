@@ -9,4 +9,4 @@ log = logs.from_snakemake(snakemake)
 p = snakemake.params
 experiments = [tuple(e) for e in p.experiments]
 plot_overall_comparison(pd.read_csv(snakemake.input.overall), experiments, p.plots, snakemake.output.figure, p.title,
-                        groups=p.parts)
+                        groups=p.parts, values_path=snakemake.output.values)

@@ -10,4 +10,4 @@ p = snakemake.params
 subset = pd.read_csv(snakemake.input.subset)
 cap = int(subset["cap"].iloc[0]) if subset["cap"].notna().any() else None
 plot_subset_histogram(subset, pd.read_csv(snakemake.input.pool), cap, p.plots, snakemake.output.figure, p.title,
-                      subset_label=p.subset)
+                      subset_label=p.subset, values_path=snakemake.output.values)

@@ -5,4 +5,4 @@ from workflow_scripts.files import logs
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params
-plot_weight_factors(p.plots, snakemake.output.figure, p.title, rates=p.rates)
+plot_weight_factors(p.plots, snakemake.output.figure, p.title, rates=p.rates, values_path=snakemake.output.values)

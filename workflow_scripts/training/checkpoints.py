@@ -11,7 +11,7 @@ import pandas as pd
 
 from workflow_scripts.files.atomic import write_text
 from workflow_scripts.files.damage import DamagedFileError, parsed, torch_load
-from workflow_scripts.run_files import BEST, LAST, TRAIN_LOG, VAL_LOG
+from workflow_scripts.run_files import BEST, CURVE_COLUMNS, LAST, TRAIN_LOG, VAL_LOG
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,21 @@ def resume_step(work_dir: Path, identity: dict, name: str) -> int | None:
     return step
 
 
+def whole_curve(path: Path, step: int) -> None:
+    """Raise ValueError unless the curve at ``path`` reads whole up to the checkpoint's ``step``: its columns, no
+    cell missing (a file cut short ends in half a row, which pandas reads as one with gaps), and for the training
+    curve every step up to the checkpoint's (the curves are written at each validation, before the checkpoint)."""
+    frame = pd.read_csv(path)
+    columns = CURVE_COLUMNS.get(path.name, ["step"])
+    missing = [c for c in columns if c not in frame]
+    if missing:
+        raise ValueError(f"no column {', '.join(missing)}")
+    if frame[columns].isna().any().any():
+        raise ValueError("a row is cut short")
+    if path.name == TRAIN_LOG and not set(range(1, step + 1)) <= set(frame["step"].astype(int)):
+        raise ValueError(f"it lacks steps up to the checkpoint's step {step}")
+
+
 def resumable_step(work_dir: Path, logs=(TRAIN_LOG, VAL_LOG)) -> int | None:
     """The step of the checkpoint a training resumes from, or None when it cannot be resumed.
 
@@ -56,7 +71,7 @@ def resumable_step(work_dir: Path, logs=(TRAIN_LOG, VAL_LOG)) -> int | None:
             parsed(work_dir / BEST, lambda path: torch_load(path)["state_dict"])
         for name in logs:
             if (work_dir / name).exists():
-                parsed(work_dir / name, lambda path: pd.read_csv(path)["step"])
+                parsed(work_dir / name, lambda path: whole_curve(path, step))
         return step
     except DamagedFileError as error:
         log.warning("%s; training from scratch instead of resuming", error)

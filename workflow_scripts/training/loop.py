@@ -7,6 +7,7 @@ import math
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -97,9 +98,19 @@ def _task(settings: dict, atomref, budget: StepBudget, device: torch.device) -> 
                           chunk_molecules=chunk_molecules(training["chunk_size"], device))
 
 
+def _without_advice_we_chose_against() -> None:
+    """Lightning's advice that this workflow chose against, silenced by its message and module (the filter Lightning's
+    docs give): loaders run in the training process (num_workers=0; worker processes cost more than they save at 1-2
+    threads a job), and a resumed run writes its checkpoints into the folder holding the one it resumes from."""
+    warnings.filterwarnings("ignore", message=".*does not have many workers", module="pytorch_lightning")
+    warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty",
+                            module="pytorch_lightning.callbacks.model_checkpoint")
+
+
 def _trainer(settings: dict, seed: int, budget: StepBudget, out_dir: Path, resumed_at: int | None,
              tensorboard: bool, progress_bar: bool | None):
     """(Lightning's trainer, the CSV curves, the checkpoints) with the callbacks the settings ask for."""
+    _without_advice_we_chose_against()
     training, work_dir = settings["training"], out_dir / CHECKPOINTS
     # The logs grow beside the checkpoints (Snakemake deletes a failed job's
     # outputs) and are copied to the outputs at the end, so a resumed run
@@ -126,6 +137,9 @@ def _trainer(settings: dict, seed: int, budget: StepBudget, out_dir: Path, resum
         default_root_dir=str(work_dir),
         deterministic=False,
         num_sanity_val_steps=0,
+        # the task logs nothing per training step (the curves write themselves, tensorboard_log.LOG_EVERY): 1 keeps
+        # Lightning from warning that a short epoch has fewer batches than its default interval of 50
+        log_every_n_steps=1,
     )
     return trainer, study_log, checkpoint
 

@@ -6,6 +6,7 @@ and 4); a large batch may run in chunks whose gradients add up to one optimizer 
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import schnetpack as spk
@@ -67,6 +68,12 @@ class WeightedU0Task(spk.task.AtomisticTask):
         self.experiment = experiment
         self.chunk_molecules = chunk_molecules  # molecules per forward/backward pass (batch_chunks.py); None: all
         self.batch_stats: dict | None = None
+
+    def save_hyperparameters(self, *args, ignore=None, frame=None, logger=True) -> None:
+        # AtomisticTask saves every constructor argument; the model is a module, in the state dict already (and
+        # Lightning warns about it): left out. The frame is the caller's, as Lightning would take it.
+        ignore = ["model", *([ignore] if isinstance(ignore, str) else ignore or [])]
+        super().save_hyperparameters(*args, ignore=ignore, frame=frame or inspect.currentframe().f_back, logger=logger)
 
     def configure_optimizers(self):
         if not self.cosine:
