@@ -107,7 +107,13 @@ def test_sizes_mae_weights_sizes_by_their_test_count():
 def test_settings_in_words():
     rows = settings.scale_rows({"pool_size": 4000}, EXPERIMENTS["baseline"], 12000)
     assert {r["setting"]: r["this_run"] for r in rows}["molecules in the pool"] == "4,000"
-    assert [r["this_run"] for r in rows[2:]] == [18, 32, 32, 2, "0.03", "2"]
+    assert [r["this_run"] for r in rows[2:]] == [18, 32, 32, 2, "0.03", "2", "SchNet"]
+    painn = {**EXPERIMENTS["baseline"], "model": {**EXPERIMENTS["baseline"]["model"], "representation": "painn"}}
+    assert settings.scale_rows({"pool_size": 4000}, painn, 12000)[-1]["this_run"] == "PaiNN"
+    assert settings.model_sentence("Default", "baseline", painn, 2800).startswith("Default (baseline): PaiNN of width")
+    assert settings.networks(EXPERIMENTS) == "SchNet"  # models saved before model.representation existed
+    assert settings.networks({**EXPERIMENTS, "p": painn, "s": {"model": {"representation": "so3net"}}}) == (
+        "SchNet, PaiNN and SO3net")
     sentence = settings.model_sentence("Custom", "custom", EXPERIMENTS["custom"], 1605)
     assert "the 1,605 training molecules with more than 17 atoms" in sentence and "(r = 10)" in sentence
     assert "all 2,800 training molecules" in settings.model_sentence("Default", "baseline",

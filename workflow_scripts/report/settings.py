@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 
+from workflow_scripts import representations
+
 # The thesis's settings (docs/study.md, thesis §4.3): all of QM9 (130,831 characterized molecules), 80/20 split,
 # one run per experiment, the base model's defaults (config.yaml defaults).
 THESIS = {"pool": "130,831 (all of QM9)", "test": "26,166 (the 20 % validation set)", "epochs": 22,
           "batch": 512, "width": 128, "interactions": 3, "lr": "0.001", "seeds": "1"}
+
+
+def networks(experiments: dict) -> str:
+    """The representations the experiments train, in words ('SchNet', 'SchNet and PaiNN')."""
+    labels = list(dict.fromkeys(representations.label(e.get("model", {})) for e in experiments.values()))
+    return " and ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels) or "SchNet"
 
 
 def _g(value) -> str:
@@ -35,6 +43,7 @@ def scale_rows(scale_settings: dict, base: dict, test_molecules: int | None) -> 
          "this_run": model.get("n_interactions", "–")},
         {"setting": "learning rate", "thesis": THESIS["lr"], "this_run": _g(training.get("lr"))},
         {"setting": "seeds per compared arm", "thesis": THESIS["seeds"], "this_run": str(len(seeds))},
+        {"setting": "network (model.representation)", "thesis": "SchNet", "this_run": representations.label(model)},
     ]
 
 
@@ -56,7 +65,7 @@ def model_sentence(label: str, name: str, experiment: dict, n_train) -> str:
     data = (f"all {molecules}training molecules" if subset == "full" else
             f"the {molecules}training molecules with more than {above.group(1)} atoms" if above else
             f"the {molecules}training molecules of subset {subset}")
-    return (f"{label} ({name}): SchNet of width {_g(model.get('n_atom_basis'))} with "
+    return (f"{label} ({name}): {representations.label(model)} of width {_g(model.get('n_atom_basis'))} with "
             f"{_g(model.get('n_interactions'))} interaction blocks, data cutoff {_g(model.get('data_cutoff'))} Å "
             f"and model cutoff {_g(model.get('model_cutoff'))} Å, trained on {data} "
             f"with batch {_g(training.get('batch_size'))}, {_g(training.get('epochs'))} epochs' worth of steps, "
