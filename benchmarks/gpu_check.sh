@@ -117,6 +117,6 @@ fi
 
 echo
 echo "== for docs/benchmarks.md ($(date -u +%Y-%m-%d), $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo "no git"), device $DEVICE)"
-grep "^|" "$WORK/epochs.log" | awk '!seen[$0]++' || true
+sed -n '/^for docs\/benchmarks.md/,$p' "$WORK/epochs.log" | grep "^|" || true
 printf '%s\n' "${SUMMARY[@]}"
 if [ "$epoch_status" != 0 ] || [ "$study_status" != 0 ]; then exit 1; fi

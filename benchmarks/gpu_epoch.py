@@ -119,6 +119,8 @@ def run(args) -> None:
     precisions = [p for p in args.precisions.split() if p in allowed]
     for skipped in [p for p in args.precisions.split() if p not in allowed]:
         print(f"precision {skipped}: skipped, schemas/config.schema.yaml offers training.precision {sorted(allowed)}")
+    if set(args.recipes.split(",")) - {"packed", "SchNetPack"}:
+        sys.exit(f"gpu_epoch: --recipes {args.recipes}: choose from packed, SchNetPack")
     representations = args.representations.split(",")
     unknown = [r for r in representations if r not in LABELS]
     if unknown:
@@ -148,7 +150,7 @@ def run(args) -> None:
 
     rows = []
     for representation in representations:
-        for recipe in ("packed", "SchNetPack"):
+        for recipe in args.recipes.split(","):
             for precision in precisions:
                 implementation = "pair_symmetric" if recipe == "packed" else "schnetpack"
                 torch.manual_seed(0)
@@ -194,6 +196,7 @@ def main():
     parser.add_argument("--spk-molecules", type=int, default=20000, help="training molecules of SchNetPack's epoch")
     parser.add_argument("--representations", default="schnet,painn")
     parser.add_argument("--precisions", default="32 bf16-mixed", help="space-separated training.precision values")
+    parser.add_argument("--recipes", default="packed,SchNetPack", help="packed, SchNetPack or both")
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--width", type=int, default=128)
     parser.add_argument("--interactions", type=int, default=3)
