@@ -229,7 +229,8 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
     sections = {
         catalogue.SUMMARY: {
             "text": (
-                f"<p>{settings.networks(experiments)} (SchNetPack 2) trained on U0 of QM9; {len(experiments)} experiments at scale "
+                f"<p>{settings.networks(experiments)} (SchNetPack 2) trained on U0 of QM9; {len(experiments)} experiments "
+                f"at scale "
                 f"<b>{html.escape(scale)}</b>. All errors are on one held-out test set shared by every experiment "
                 f"(molecules never trained or early-stopped on). "
                 f"Baseline test MAE {base_rows['mae_meV'].mean():.1f} meV over {len(base_rows)} seed(s) "
