@@ -18,7 +18,7 @@ import schnetpack as spk
 import schnetpack.transform as trn
 
 from tests.conftest import tiny_pool
-from tests.unit.tiny_training import FITTED, SETTINGS
+from tests.unit.tiny_training import FITTED, SETTINGS, with_representation
 from workflow_scripts.training import linear_reference
 from workflow_scripts.training import pipelines
 from workflow_scripts.properties import U0
@@ -26,11 +26,15 @@ from workflow_scripts.training.export import check_portable, export_model
 from workflow_scripts.training.loop import train
 from workflow_scripts.training.model import load_model
 
-# The two energy references, the two data paths, and a neighbor list shorter than the model's cutoff.
+# The two energy references, the two data paths, and a neighbor list shorter than the model's cutoff; PaiNN and
+# SO3net on one data path and energy reference each.
 MODELS = {
     "qm9_atoms": SETTINGS,
     "fitted": {**FITTED, "model": {**FITTED["model"], "data_cutoff": 3.5, "model_cutoff": 4.5}},
+    "painn": {**FITTED, "model": with_representation(FITTED["model"], "painn")},
+    "so3net": {**SETTINGS, "model": with_representation(SETTINGS["model"], "so3net")},
 }
+EXPECTED_CLASS = {"painn": "PaiNN", "so3net": "SO3net"}  # the rest: SchNet
 TOLERANCE_EV = 1e-5
 
 
@@ -43,7 +47,8 @@ def exported(tmp_path_factory):
     reference = linear_reference.fit(split.iloc[idx["train"]].merge(energies, on="gdb_id"), intercept=False)
     runs = {}
     for name, settings in MODELS.items():
-        atomref = linear_reference.atom_energies_by_number(reference) if name == "fitted" else None
+        fitted = settings["model"]["energy_reference"] == "fitted"
+        atomref = linear_reference.atom_energies_by_number(reference) if fitted else None
         data = pipelines.pool_file(settings["training"], root / "pool.npz", root / "pool.db")
         out = root / name
         train(data, idx, np.ones(len(split)), settings, seed=0, out_dir=out, progress_bar=False, atomref=atomref,
@@ -62,6 +67,8 @@ def test_the_ase_calculator_reproduces_the_workflow_predictions(exported):
     for name, (folder, workflow) in runs.items():
         info = json.loads((folder / "model_info.json").read_text())
         assert info["energy_key"] == U0 and info["energy_unit"] == "eV"
+        pickled = torch.load(folder / "best_model", weights_only=False)
+        assert type(pickled.representation).__name__ == info["representation"] == EXPECTED_CLASS.get(name, "SchNet")
         calculator = spk.interfaces.SpkCalculator(
             model=str(folder / "best_model"), neighbor_list=trn.ASENeighborList(cutoff=info["neighbor_list_cutoff"]),
             energy_key=info["energy_key"], force_key=None, energy_unit="eV", position_unit="Angstrom",
@@ -77,10 +84,11 @@ def test_the_ase_calculator_reproduces_the_workflow_predictions(exported):
         assert -30000 < np.mean(energies) < -1000  # total energies: the reference energies are added back
 
 
-def test_spkpredict_reproduces_the_workflow_predictions(exported, tmp_path):
+@pytest.mark.parametrize("name", ["fitted", "painn", "so3net"])
+def test_spkpredict_reproduces_the_workflow_predictions(exported, tmp_path, name):
     """SchNetPack's command line, in a process without this repository on its path."""
     runs, molecules = exported
-    folder, workflow = runs["fitted"]
+    folder, workflow = runs[name]
     info = json.loads((folder / "model_info.json").read_text())
     database = spk.data.ASEAtomsData.create(str(tmp_path / "molecules.db"), distance_unit="Ang", property_unit_dict={})
     database.add_systems([{} for _ in molecules], molecules)

@@ -11,6 +11,7 @@ import schnetpack.properties as props
 import schnetpack.transform as trn
 
 from tests.conftest import tiny_pool
+from tests.unit.tiny_training import with_representation
 from workflow_scripts.properties import LOSS_WEIGHT, U0
 from workflow_scripts.data.metadata import read_metadata
 from workflow_scripts.training.packed_data import (
@@ -103,12 +104,15 @@ def test_targets_are_remove_offsets_bit_for_bit(pool):
     assert torch.equal(torch.from_numpy(remove_offsets(big, mean, atomref)), torch.cat(expected))
 
 
-def test_loss_on_the_same_batch_matches_schnetpack(modules):
+@pytest.mark.parametrize("representation", ["schnet", "painn", "so3net"])
+def test_loss_on_the_same_batch_matches_schnetpack(modules, representation):
+    """The packed batches carry what every representation reads (PairwiseDistances' Rij for PaiNN and SO3net)."""
     spk_module, packed = modules
+    model = with_representation(MODEL, representation)
     torch.manual_seed(0)
-    spk_task = WeightedU0Task(build_model(MODEL), 1e-3, None, "spk")
+    spk_task = WeightedU0Task(build_model(model), 1e-3, None, "spk")
     spk_task.model.initialize_transforms(spk_module)
-    packed_task = WeightedU0Task(build_model(MODEL), 1e-3, None, "packed")
+    packed_task = WeightedU0Task(build_model(model), 1e-3, None, "packed")
     packed_task.model.initialize_transforms(packed)
     for name, buffer in packed_task.model.postprocessors[1].named_buffers():  # AddOffsets: mean and atomref
         assert torch.allclose(buffer, spk_task.model.postprocessors[1].get_buffer(name), rtol=1e-12, atol=0), name

@@ -108,10 +108,16 @@ def test_settings_in_words(base_config):
     thesis_column = settings.thesis_settings(base_config["defaults"], base_config["split"]["test_fraction"])
     rows = settings.scale_rows({"pool_size": 4000}, EXPERIMENTS["baseline"], 12000, thesis_column)
     assert {r["setting"]: r["this_run"] for r in rows}["molecules in the pool"] == "4,000"
-    assert [r["this_run"] for r in rows[2:]] == [18, 32, 32, 2, "0.03", "2"]
+    assert [r["this_run"] for r in rows[2:]] == [18, 32, 32, 2, "0.03", "2", "SchNet"]
     # the thesis's column is the shipped config's defaults, the thesis's base model
     assert [r["thesis"] for r in rows] == ["130,831 (all of QM9)", "26,166 (the 20 % validation set)", 22, 512, 128,
-                                           3, "0.001", "1"]
+                                           3, "0.001", "1", "SchNet"]
+    painn = {**EXPERIMENTS["baseline"], "model": {**EXPERIMENTS["baseline"]["model"], "representation": "painn"}}
+    assert settings.scale_rows({"pool_size": 4000}, painn, 12000, thesis_column)[-1]["this_run"] == "PaiNN"
+    assert settings.model_sentence("Default", "baseline", painn, 2800).startswith("Default (baseline): PaiNN of width")
+    assert settings.networks(EXPERIMENTS) == "SchNet"  # models saved before model.representation existed
+    assert settings.networks({**EXPERIMENTS, "p": painn, "s": {"model": {"representation": "so3net"}}}) == (
+        "SchNet, PaiNN and SO3net")
     sentence = settings.model_sentence("Custom", "custom", EXPERIMENTS["custom"], 1605)
     assert "the 1,605 training molecules with more than 17 atoms" in sentence and "(r = 10)" in sentence
     assert "24 epochs' worth of steps" in sentence

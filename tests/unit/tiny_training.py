@@ -2,8 +2,10 @@
 
 import pandas as pd
 import pytest
+import yaml
 
-from tests.conftest import tiny_pool
+from tests.conftest import REPO, tiny_pool
+from workflow_scripts.representations import OWN_KEYS, keep_own_settings
 from workflow_scripts.properties import U0
 from workflow_scripts.training import linear_reference
 from workflow_scripts.training.task import WeightedU0Task
@@ -59,3 +61,9 @@ def fitted_atomref(pool):
     table = pd.read_parquet(root / "qm9.parquet", columns=["gdb_id", "U0", "n_H", "n_C", "n_N", "n_O", "n_F"])
     train_rows = table.set_index("gdb_id").loc[split["gdb_id"].to_numpy()[idx["train"]]].reset_index()
     return linear_reference.atom_energies_by_number(linear_reference.fit(train_rows, intercept=False))
+
+
+def with_representation(model: dict, name: str) -> dict:
+    """``model`` settings for representation ``name``, with its own block as config.yaml's defaults state it."""
+    defaults = yaml.safe_load((REPO / "config.yaml").read_text())["defaults"]["model"]
+    return keep_own_settings({**{k: defaults[k] for k in OWN_KEYS[name]}, **model, "representation": name})

@@ -1,10 +1,7 @@
 """Trained models people can use, through the real Snakefile at the tiny scale: the SchNetPack export, rule
 predict on the shipped example molecules, TensorBoard logs, and damaged files made again by the next run."""
 
-import json
 import shutil
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -16,6 +13,7 @@ from ase.io import write
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tests.conftest import REPO, run_snakemake, tiny_config
+from tests.workflow.schnetpack_alone import export_energies
 from workflow_scripts.data.metadata import read_geometry
 
 pytestmark = pytest.mark.workflow
@@ -57,28 +55,8 @@ def test_the_export_reproduces_the_runs_predictions_with_schnetpack_alone(study,
     """SchNetPack's ASE calculator in a fresh process that cannot import this repository (python -I)."""
     workdir, _ = study
     predictions, molecules = held_out_molecules(workdir)
-    write(tmp_path / "molecules.xyz", molecules, format="extxyz")
-    script = """
-import json, sys
-import torch
-from ase.io import read
-from schnetpack.interfaces import SpkCalculator
-from schnetpack.transform import ASENeighborList
-folder = sys.argv[1]
-info = json.load(open(folder + "/model_info.json"))
-calculator = SpkCalculator(model=folder + "/best_model", neighbor_list=ASENeighborList(cutoff=info["neighbor_list_cutoff"]),
-                           energy_key=info["energy_key"], force_key=None, energy_unit=info["energy_unit"],
-                           position_unit=info["position_unit"], dtype=getattr(torch, info["calculator_dtype"]))
-energies = []
-for atoms in read(sys.argv[2], index=":"):
-    atoms.calc = calculator
-    energies.append(atoms.get_potential_energy())
-print(json.dumps(energies))
-"""
-    result = subprocess.run([sys.executable, "-I", "-c", script, str(workdir / RUN / "schnetpack"),
-                             str(tmp_path / "molecules.xyz")], capture_output=True, text=True, cwd=tmp_path, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    energies = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
+    representation, energies = export_energies(workdir / RUN / "schnetpack", molecules, tmp_path)
+    assert representation == "SchNet"
     difference = np.abs(energies - predictions["U0_pred_eV"].to_numpy())
     print(f"{len(energies)} test molecules: max |SpkCalculator - predictions.parquet| = {difference.max():.2e} eV")
     assert difference.max() < 1e-5

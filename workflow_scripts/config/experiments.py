@@ -7,6 +7,7 @@ import copy
 import json
 
 from workflow_scripts.config import ConfigError
+from workflow_scripts.representations import keep_own_settings
 
 
 # The parts of the study whose runs the hypotheses H1-H4 compare (the placebo and the caps' random draws of the
@@ -154,6 +155,7 @@ def expand_experiments(config: dict, apply_scale: bool = True, select: bool = Tr
             name = base if key is None else f"{base}-{_value_label(value)}"
             if key is not None:
                 _set_dotted(experiment, key, value)
+            keep_own_settings(experiment["model"])
             experiment.update(
                 name=name, base=base, part=entry["part"], source=f"experiments.{base}",
                 description=entry.get("description", ""), sweep_key=key, sweep_value=value,

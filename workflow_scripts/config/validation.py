@@ -18,6 +18,7 @@ from workflow_scripts.config.experiments import expand_experiments, scale_settin
 from workflow_scripts.data.splits import check_test_size, pool_counts
 from workflow_scripts.data.subsets import RANDOM_KEYS, is_random, size_range
 from workflow_scripts.properties import N_QM9_CHARACTERIZED
+from workflow_scripts.representations import LABELS
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 # Keys an older config.yaml may still state: old name -> new name (same values).
@@ -290,6 +291,12 @@ def check_semantics(config: dict) -> None:
                 f"an experiment named {experiment['name']!r}; rename one"
             )
         names[experiment["name"]] = experiment["source"]
+        representation = experiment["model"].get("representation")
+        if representation not in LABELS:  # a sweep's values are not typed by the schema
+            raise ConfigError(
+                f"config: {experiment['source']} sets model.representation = {representation!r}; "
+                f"allowed: {', '.join(LABELS)}"
+            )
         if experiment["subset"] not in config["subsets"]:
             raise ConfigError(
                 f"config: {experiment['source']} uses subset {experiment['subset']!r}, which is not defined; "

@@ -3,11 +3,12 @@
 The deposit (Ramakrishnan et al., Sci. Data 1, 140022, 2014) holds three files:
 a tarball of 133,885 xyz files in the QM9 extended-xyz format, the atom
 reference energies, and the list of 3,054 molecules that failed the geometry
-consistency check. Downloads use ``urllib`` only, try mirrors in order, retry
-transient failures, and are written atomically: a failed or corrupt download
-leaves no file behind. The tarball is never extracted: it is read as a stream
-and only its regular ``.xyz`` members are parsed, in memory, so a link, a device
-or a path outside the folder in it writes nothing. Parsing is strict: anything
+consistency check. Downloads go through ``pooch`` (checksums, a temporary file
+moved into place only when verified), try mirrors in order and retry transient
+failures: a failed or corrupt download leaves no file behind. The tarball is
+never extracted: it is read as a stream and only its regular ``.xyz`` members
+are parsed, in memory, so a link, a device or a path outside the folder in it
+writes nothing. Parsing is strict: anything
 that does not fit the format raises :class:`DataError` naming the file, the
 molecule and the line.
 """
@@ -17,20 +18,18 @@ from __future__ import annotations
 import bz2
 import contextlib
 import gzip
-import hashlib
-import http.client
 import math
 import os
+import re
 import tarfile
 import time
-import urllib.error
-import urllib.request
 import zlib
 from pathlib import Path
 
 import numpy as np
+import pooch
+import requests
 
-from workflow_scripts.files.atomic import atomic_path
 from workflow_scripts.properties import ATOMIC_NUMBERS, ATOMREF_U0_HARTREE, QM9_PROPERTIES
 from workflow_scripts.data.raw_molecules import DataError, RawMolecules
 
@@ -39,14 +38,8 @@ FIGSHARE_FILES = {"xyz": "3195389", "atomref": "3195395", "uncharacterized": "31
 # Names the files get in the raw-data folder.
 FILE_NAMES = {"xyz": "dsgdb9nsd.xyz.tar.bz2", "atomref": "atomref.txt", "uncharacterized": "uncharacterized.txt"}
 
-_CHUNK = 1 << 20
-_PROGRESS_EVERY = 16 << 20  # log a line every 16 MiB of a download
 _PARSE_PROGRESS_EVERY = 20_000  # log a line every this many molecules parsed
 _ATOMREF_COLUMNS = ("zpve", "U0", "U", "H", "G", "Cv")
-
-
-class _Retryable(Exception):
-    """A failure worth another attempt on the same mirror (5xx, drop, short body)."""
 
 
 def _config_key(file_id: str) -> str:
@@ -55,49 +48,18 @@ def _config_key(file_id: str) -> str:
 
 
 def sha256_of(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return pooch.file_hash(str(path), alg="sha256")
 
 
-def _fetch_once(url: str, tmp: Path, timeout: float, progress) -> str:
-    """Stream ``url`` into ``tmp``; return the sha256 hex of what was received."""
-    try:
-        response = urllib.request.urlopen(url, timeout=timeout)
-    except urllib.error.HTTPError as err:
-        err.close()
-        # 5xx is the server's trouble and may pass; 4xx will not change on retry.
-        if err.code >= 500:
-            raise _Retryable(f"HTTP {err.code} {err.reason}") from err
-        raise
-    except (http.client.HTTPException, OSError) as err:  # URLError is an OSError
-        raise _Retryable(f"connection failed: {getattr(err, 'reason', err)}") from err
-
-    digest = hashlib.sha256()
-    received = 0
-    next_report = _PROGRESS_EVERY
-    with response, open(tmp, "wb") as out:
-        length = response.headers.get("Content-Length")
-        expected = int(length) if length and length.isdigit() else None
-        try:
-            for chunk in iter(lambda: response.read(_CHUNK), b""):
-                out.write(chunk)
-                digest.update(chunk)
-                received += len(chunk)
-                if progress and received >= next_report:
-                    total = f" of {expected / 2**20:.1f}" if expected is not None else ""
-                    progress(f"  {url}: {received / 2**20:.1f}{total} MiB")
-                    next_report += _PROGRESS_EVERY
-        except (http.client.HTTPException, OSError) as err:
-            raise _Retryable(f"connection dropped after {received} bytes: {err}") from err
-    # http.client returns a short body without complaint when the peer closes early.
-    if expected is not None and received != expected:
-        raise _Retryable(f"truncated body: received {received} of {expected} bytes")
-    if progress:
-        progress(f"  {url}: done, {received} bytes")
-    return digest.hexdigest()
+def _retryable(err: requests.RequestException) -> str | None:
+    """Why ``err`` is worth another attempt on the same mirror (5xx, no connection, a drop, a short body), or
+    None when it will not change on retry (a 4xx answer)."""
+    if isinstance(err, requests.HTTPError):
+        status = err.response.status_code
+        return f"HTTP {status} {err.response.reason}" if status >= 500 else None
+    if isinstance(err, requests.exceptions.ChunkedEncodingError):  # urllib3 checks the body against Content-Length
+        return f"truncated body or connection dropped: {err}"
+    return f"connection failed: {err}"
 
 
 def download_file(
@@ -110,49 +72,57 @@ def download_file(
     backoff: float = 1.0,
     progress=None,
 ) -> str:
-    """Download figshare file ``file_id`` to ``dest``; return its sha256 hex.
+    """Download figshare file ``file_id`` to ``dest`` with pooch; return its sha256 hex.
 
-    Mirrors (base URLs; the file's URL is base + id) are tried in order. On one
-    mirror, connection errors, 5xx answers and truncated bodies are retried up
-    to ``retries`` attempts with exponential backoff; a 4xx answer moves on to
-    the next mirror at once. ``dest`` appears only complete and, when
-    ``sha256`` is given, verified.
+    Mirrors (base URLs; the file's URL is base + id) are tried in order. On one mirror, connection errors, 5xx
+    answers and truncated bodies are retried up to ``retries`` attempts with exponential backoff; a 4xx answer
+    moves on to the next mirror at once. pooch streams each attempt into a temporary file beside ``dest``, checks
+    ``sha256`` and only then moves it to ``dest``, so ``dest`` appears only complete and verified. (pooch's own
+    retries, ``Pooch(retry_if_failed=...)``, would retry a 404 and a checksum mismatch too, with fixed sleeps and no
+    mirrors: the attempts stay here.)
     """
     dest = Path(dest)
     key = _config_key(file_id)
+    known_hash = None if sha256 is None else f"sha256:{sha256.lower()}"
+    downloader = pooch.HTTPDownloader(progressbar=False, timeout=timeout)
     failures = []
-    with atomic_path(dest) as tmp:
-        for base in mirrors:
-            url = base + file_id
-            for attempt in range(1, retries + 1):
-                if progress:
-                    progress(f"downloading {key} ({url}), attempt {attempt}/{retries}")
-                try:
-                    actual = _fetch_once(url, tmp, timeout, progress)
-                except urllib.error.HTTPError as err:
-                    failures.append(f"{url}: HTTP {err.code} {err.reason}")
+    for base in mirrors:
+        url = base + file_id
+        for attempt in range(1, retries + 1):
+            if progress:
+                progress(f"downloading {key} ({url}), attempt {attempt}/{retries}")
+            try:
+                pooch.retrieve(url, known_hash, fname=dest.name, path=dest.parent, downloader=downloader)
+            except requests.RequestException as err:
+                why = _retryable(err)
+                if why is None:
+                    failures.append(f"{url}: HTTP {err.response.status_code} {err.response.reason}")
                     break
-                except _Retryable as err:
-                    failures.append(f"{url} (attempt {attempt}): {err}")
-                    if progress:
-                        progress(f"  failed: {err}")
-                    if attempt < retries:
-                        time.sleep(backoff * 2 ** (attempt - 1))
-                    continue
-                if sha256 is not None and actual != sha256.lower():
-                    raise DataError(
-                        f"checksum mismatch for {key} (figshare file {file_id}, {url}): "
-                        f"expected sha256 {sha256}, got {actual}. The download was discarded and "
-                        f"{dest} was not written. To fix: re-run to download it again (delete any "
-                        f"stale copy of {dest} first); if the deposit changed on purpose, set "
-                        f"data.figshare.checksums.{key} in config.yaml to {actual}."
-                    )
-                return actual
-        raise DataError(
-            f"could not download {key} (figshare file {file_id}) from any mirror:\n  "
-            + "\n  ".join(failures)
-            + "\nCheck the network connection or the mirrors in data.figshare.mirrors (config.yaml)."
-        )
+                failures.append(f"{url} (attempt {attempt}): {why}")
+                if progress:
+                    progress(f"  failed: {why}")
+                if attempt < retries:
+                    time.sleep(backoff * 2 ** (attempt - 1))
+                continue
+            except ValueError as err:  # pooch's checksum mismatch; it deleted the download
+                got = re.search(r"got ([0-9a-f]{64})", str(err))
+                actual = got.group(1) if got else f"another value ({err})"
+                raise DataError(
+                    f"checksum mismatch for {key} (figshare file {file_id}, {url}): "
+                    f"expected sha256 {sha256}, got {actual}. The download was discarded and "
+                    f"{dest} was not written. To fix: re-run to download it again (delete any "
+                    f"stale copy of {dest} first); if the deposit changed on purpose, set "
+                    f"data.figshare.checksums.{key} in config.yaml to {actual}."
+                ) from None
+            actual = sha256_of(dest)
+            if progress:
+                progress(f"  {url}: done, {dest.stat().st_size} bytes, sha256 {actual}")
+            return actual
+    raise DataError(
+        f"could not download {key} (figshare file {file_id}) from any mirror:\n  "
+        + "\n  ".join(failures)
+        + "\nCheck the network connection or the mirrors in data.figshare.mirrors (config.yaml)."
+    )
 
 
 def fetch_figshare(

@@ -234,7 +234,8 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
     sections = {
         catalogue.SUMMARY: {
             "text": (
-                f"<p>SchNet (SchNetPack 2) trained on U0 of QM9; {len(experiments)} experiments at scale "
+                f"<p>{settings.networks(experiments)} (SchNetPack 2) trained on U0 of QM9; {len(experiments)} experiments "
+                f"at scale "
                 f"<b>{html.escape(scale)}</b>. All errors are on one held-out test set shared by every experiment "
                 f"(molecules never trained or early-stopped on). "
                 f"Baseline test MAE {base_rows['mae_meV'].mean():.1f} meV over {len(base_rows)} seed(s) "
@@ -312,7 +313,7 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "final comparison": ", ".join(f"{label}: {name}" for name, label in final),
     }
-    build_report(out_path, "QM9 U0 with SchNet: error by molecule size and element",
+    build_report(out_path, f"QM9 U0 with {settings.networks(experiments)}: error by molecule size and element",
                  [_thesis_section(beside), *place_figures(sections, figures)], meta, front)
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import re
 
+from workflow_scripts import representations
 from workflow_scripts.properties import N_QM9_CHARACTERIZED
+
+def networks(experiments: dict) -> str:
+    """The representations the experiments train, in words ('SchNet', 'SchNet and PaiNN')."""
+    labels = list(dict.fromkeys(representations.label(e.get("model", {})) for e in experiments.values()))
+    return " and ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels) or "SchNet"
+
 
 def _g(value) -> str:
     """A setting as written ('0.03', '5', '32'), '–' where the experiment does not set it."""
@@ -42,6 +49,7 @@ def scale_rows(scale_settings: dict, base: dict, test_molecules: int | None, the
          "this_run": model.get("n_interactions", "–")},
         {"setting": "learning rate", "thesis": thesis["lr"], "this_run": _g(training.get("lr"))},
         {"setting": "seeds per compared arm", "thesis": thesis["seeds"], "this_run": str(len(seeds))},
+        {"setting": "network (model.representation)", "thesis": "SchNet", "this_run": representations.label(model)},
     ]
 
 
@@ -70,7 +78,7 @@ def model_sentence(label: str, name: str, experiment: dict, n_train) -> str:
     data = (f"all {molecules}training molecules" if subset == "full" else
             f"the {molecules}training molecules with more than {above.group(1)} atoms" if above else
             f"the {molecules}training molecules of subset {subset}")
-    return (f"{label} ({name}): SchNet of width {_g(model.get('n_atom_basis'))} with "
+    return (f"{label} ({name}): {representations.label(model)} of width {_g(model.get('n_atom_basis'))} with "
             f"{_g(model.get('n_interactions'))} interaction blocks, data cutoff {_g(model.get('data_cutoff'))} Å "
             f"and model cutoff {_g(model.get('model_cutoff'))} Å, trained on {data} "
             f"with batch {_g(training.get('batch_size'))}, {_epochs(training)}, "

@@ -17,6 +17,7 @@ import schnetpack.transform as trn
 import torch
 from torch import nn
 
+from workflow_scripts import representations
 from workflow_scripts.files.atomic import atomic_path, write_text
 from workflow_scripts.properties import U0
 from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet
@@ -39,6 +40,7 @@ def model_info(settings: dict, seed: int) -> dict:
         "position_unit": "Angstrom",
         "neighbor_list_cutoff": cutoff,
         "energy_reference": settings["model"]["energy_reference"],
+        "representation": representations.label(settings["model"]),  # SchNetPack's class in the pickle
         "calculator_dtype": dtype,
         "ase_calculator": (
             "schnetpack.interfaces.SpkCalculator(model=PATH, neighbor_list=schnetpack.transform.ASENeighborList("
