@@ -135,4 +135,4 @@ def test_the_thesis_column_follows_the_configs_defaults(base_config):
     rows = settings.scale_rows({"pool_size": 4000}, EXPERIMENTS["baseline"], 12000,
                                settings.thesis_settings(defaults, 0.1))
     assert [r["thesis"] for r in rows] == ["130,831 (all of QM9)", "13,083 (the 10 % validation set)", 40, 100, 64,
-                                           6, "0.0005", "2"]
+                                           6, "0.0005", "2", "SchNet"]
