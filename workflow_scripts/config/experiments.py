@@ -75,6 +75,21 @@ def study_name(config: dict) -> str:
     return "-".join(str(p) for p in parts)
 
 
+def cross_studies(config: dict) -> list[dict]:
+    """The studies of the cross-study (config ``cross_study``): each target x representation at this scale, with
+    its folder's name and the config values that make the study (given to Snakemake as --config)."""
+    studies = []
+    for target in config["cross_study"]["targets"]:
+        for representation in config["cross_study"]["representations"]:
+            overrides = {"target": target, "defaults": {"model": {"representation": representation}}}
+            named = {**config, "target": target,
+                     "defaults": {**config["defaults"], "model": {**config["defaults"]["model"],
+                                                                  "representation": representation}}}
+            studies.append({"target": target, "representation": representation, "study": study_name(named),
+                            "overrides": overrides})
+    return studies
+
+
 def training_identity(experiment: dict, subsets: dict) -> str:
     """What decides a training's result, apart from its seed: the subset's definition and every setting."""
     return json.dumps({"subset": subsets[experiment["subset"]], "model": experiment["model"],
