@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: study test lint format dag clean-venv
+.PHONY: study cross-study test lint format dag clean-venv
 
 $(BIN)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 not found as '$(PYTHON)'; run: make PYTHON=/path/to/python3.11 ..."; exit 1; }
@@ -18,6 +18,10 @@ $(BIN)/.installed: requirements.txt
 
 study: $(BIN)/.installed
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
+
+# the baseline of each property x network of config cross_study, then their comparison
+cross-study: $(BIN)/.installed
+	$(BIN)/python -m workflow_scripts.run_cross_study --profile profiles/local --cores $(CORES)
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest tests

@@ -25,6 +25,7 @@ include: "rules/evaluation.smk"
 include: "rules/figures.smk"
 include: "rules/report.smk"
 include: "rules/predict.smk"
+include: "rules/cross_study.smk"
 
 
 # On a cluster these run in the Snakemake process instead of as SLURM jobs:
@@ -57,6 +58,7 @@ localrules:
     figure_overview,
     predict_molecules,
     report,
+    cross_study,
 
 
 rule all:

@@ -13,9 +13,9 @@ rule dataset_counts:
         size_histogram=f"{ANALYSIS}/size_histogram.csv",
         element_size=f"{ANALYSIS}/element_size_counts.csv",
     log:
-        f"{LOGS}/dataset_counts.log",
+        f"{QM9_LOGS}/dataset_counts.log",
     benchmark:
-        f"{BENCH}/dataset_counts.tsv"
+        f"{QM9_BENCH}/dataset_counts.tsv"
     conda:
         "../envs/qm9.yaml"
     params:
@@ -34,9 +34,9 @@ rule plot_dataset:
         size_histogram=reported_figure(SIZE_HISTOGRAM, "size_histogram"),
         heatmap=reported_figure(ELEMENT_SIZE_HEATMAP, "heatmap"),
     log:
-        f"{LOGS}/plot_dataset.log",
+        f"{QM9_LOGS}/plot_dataset.log",
     benchmark:
-        f"{BENCH}/plot_dataset.tsv"
+        f"{QM9_BENCH}/plot_dataset.tsv"
     conda:
         "../envs/qm9.yaml"
     params:

@@ -8,7 +8,7 @@ import sys
 sys.path.insert(0, workflow.basedir)
 
 from workflow_scripts.config.validation import check_duplicate_keys, validate_config
-from workflow_scripts.config.experiments import scale_settings
+from workflow_scripts.config.experiments import scale_settings, study_name
 from snakemake.utils import validate
 
 for _configfile in workflow.configfiles:
@@ -19,10 +19,16 @@ validate_config(
 )
 
 SCALE = scale_settings(config)
-RESULTS = "results"
+# QM9 itself and its analysis are the same for every study: results/data, results/analysis.
+QM9_RESULTS = "results"
+QM9_LOGS = f"{QM9_RESULTS}/logs"
+QM9_BENCH = f"{QM9_RESULTS}/benchmarks"
+ANALYSIS = f"{QM9_RESULTS}/analysis"
+# Everything else is a study's own, in its folder (results/quick, results/thesis, results/quick-gap-painn):
+# studies of other scales, targets or representations never overwrite each other's splits, models or report.
+RESULTS = f"results/{study_name(config)}"
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
-ANALYSIS = f"{RESULTS}/analysis"
 
 
 def raw_source_input(wildcards):
@@ -188,7 +194,8 @@ LEARNING_CURVE_ARMS = learning_curve_arms(EXPERIMENTS, config["subsets"])
 
 
 def figure_file(name):
-    return f"{RESULTS}/{catalogue.file_of(name)}"
+    root = QM9_RESULTS if name in catalogue.DATASET_FIGURES else RESULTS
+    return f"{root}/{catalogue.file_of(name)}"
 
 
 def figure_files():

@@ -4,11 +4,11 @@
 
 rule download_figshare:
     output:
-        directory(f"{RESULTS}/data/raw/figshare"),
+        directory(f"{QM9_RESULTS}/data/raw/figshare"),
     log:
-        f"{LOGS}/download_figshare.log",
+        f"{QM9_LOGS}/download_figshare.log",
     benchmark:
-        f"{BENCH}/download_figshare.tsv"
+        f"{QM9_BENCH}/download_figshare.tsv"
     retries: 1
     conda:
         "../envs/qm9.yaml"
@@ -25,11 +25,11 @@ rule qm9_metadata:
     input:
         raw=raw_source_input,
     output:
-        table=f"{RESULTS}/data/qm9.parquet",
+        table=f"{QM9_RESULTS}/data/qm9.parquet",
     log:
-        f"{LOGS}/qm9_metadata.log",
+        f"{QM9_LOGS}/qm9_metadata.log",
     benchmark:
-        f"{BENCH}/qm9_metadata.tsv"
+        f"{QM9_BENCH}/qm9_metadata.tsv"
     conda:
         "../envs/qm9.yaml"
     params:

@@ -26,7 +26,7 @@ LOSS_WEIGHT = "loss_weight"
 # Atom reference arrays (per-element energies) are indexed by atomic number below this, as in SchNetPack.
 ZMAX = 100
 
-# The experiment name of the linear reference's results (results/experiments/linear_reference/seed0),
+# The experiment name of the linear reference's results (results/<study>/experiments/linear_reference/seed0),
 # beside the trained runs'.
 LINEAR_REFERENCE = "linear_reference"
 

@@ -147,7 +147,7 @@ def learning_curve_metrics(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def learning_curve_runs() -> pd.DataFrame:
-    """n_train of each run, as results/tables/training_runs.csv has it."""
+    """n_train of each run, as results/tiny/tables/training_runs.csv has it."""
     return pd.DataFrame([{"experiment": e, "seed": s, "n_train": n}
                          for e, n in LEARNING_CURVE_N_TRAIN.items() for s in (0, 1)])
 

@@ -13,7 +13,7 @@ from tests.conftest import REPO, run_snakemake
 from workflow_scripts.config import ConfigError
 from workflow_scripts.config.experiments import (CAPPED, LEARNING_CURVE, SIZE_CONTROL, VERDICT_PARTS,
                                                  expand_experiments, learning_curve_arms, matched_controls,
-                                                 prediction_run, reused_runs)
+                                                 prediction_run, reused_runs, study_name)
 from workflow_scripts.config.slurm_runtime import training_runtime_minutes
 from workflow_scripts.config.validation import validate_config
 
@@ -351,3 +351,20 @@ def test_predict_names_a_trained_experiment_and_one_of_its_seeds(base_config):
         run_of(seed=3)
     with pytest.raises(ConfigError, match=r"^config: predict.molecules = \[\] is not allowed"):
         run_of(molecules=[])
+
+
+def test_each_study_has_its_own_folder(base_config):
+    """Scale, target and representation name a study's folder; the thesis's target and model stay unnamed."""
+    def named(scale, target=None, representation=None):
+        config = with_change(base_config, ["scale"], scale)
+        if target is not None:
+            config["target"] = target
+        if representation is not None:
+            config["defaults"]["model"]["representation"] = representation
+        return study_name(config)
+
+    assert named("quick") == "quick" and named("thesis") == "thesis"
+    assert named("quick", "U0", "schnet") == "quick"
+    assert named("quick", "gap") == "quick-gap"
+    assert named("thesis", representation="painn") == "thesis-painn"
+    assert named("quick", "gap", "painn") == "quick-gap-painn"

@@ -66,7 +66,7 @@ def test_each_documented_config_line_runs(tmp_path, arguments):
     target = ["predict"] if any(e.startswith("predict=") for e in entries) else []
     result = run_snakemake(tmp_path, None, "-n", *target, "--config", *entries, timeout=300)
     if "seed: 0" in arguments:  # the seed arrived as the integer 0 (a string fails the schema), in the path
-        assert "results/predict/custom/seed0/predictions.csv" in result.stdout
+        assert "results/quick/predict/custom/seed0/predictions.csv" in result.stdout
     if "scale=thesis" in arguments:
         assert re.search(r"stratum_metrics\s+6\d", result.stdout)
 

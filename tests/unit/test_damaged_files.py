@@ -56,7 +56,7 @@ def predictions(n=20):
 @pytest.mark.parametrize("damage", [cut_short, lambda p: p.write_bytes(b""), lambda p: p.write_text("hello")],
                          ids=["cut short", "emptied", "overwritten"])
 def test_damaged_predictions_are_named_and_removed(tmp_path, damage):
-    path = tmp_path / "results/experiments/baseline/seed0/predictions.parquet"
+    path = tmp_path / "results/tiny/experiments/baseline/seed0/predictions.parquet"
     path.parent.mkdir(parents=True)
     predictions().to_parquet(path)
     check_file(path)  # whole: no complaint

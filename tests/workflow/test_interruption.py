@@ -29,9 +29,9 @@ STUDY = tiny_config(
     "baseline", "targeted", experiments={"targeted": {"training": {"epochs": 120, "early_stopping_patience": None}}}
 )
 # Byte for byte: the split and subsets. Within 1e-6 relative: metrics and predictions.
-EXACT = ["results/splits/split.parquet", "results/subsets/full.parquet", "results/subsets/more_than_17.parquet"]
-RUNS = ["results/experiments/baseline/seed0", "results/experiments/targeted/seed0",
-        "results/experiments/linear_reference/seed0"]
+EXACT = ["results/tiny/splits/split.parquet", "results/tiny/subsets/full.parquet", "results/tiny/subsets/more_than_17.parquet"]
+RUNS = ["results/tiny/experiments/baseline/seed0", "results/tiny/experiments/targeted/seed0",
+        "results/tiny/experiments/linear_reference/seed0"]
 CLOSE = [f"{run}/{name}" for run in RUNS for name in
          ("metrics_by_size.csv", "metrics_by_element.csv", "metrics_overall.csv", "predictions.parquet")]
 KILL_SEED = 20261121

@@ -42,9 +42,9 @@ STATE = Path(os.environ.get("SLURM_STATE", "/tmp/qm9-slurm"))
 CANNOT_RUN_HERE = 3  # tools/slurm_cluster.sh start: not root, or no packages
 
 TINY = tiny_config("baseline", "targeted")
-RUN = "results/experiments/{}/seed0"
+RUN = "results/tiny/experiments/{}/seed0"
 TRAIN_OUTPUTS = ["model.pt", "train_log.csv", "val_log.csv", "timing.json", "predictions.parquet"]
-COMPARED = ["results/splits/split.parquet"] + [
+COMPARED = ["results/tiny/splits/split.parquet"] + [
     f"{RUN.format(e)}/metrics_overall.csv" for e in ("baseline", "targeted", "linear_reference")
 ]
 # What a SLURM run submits; every other rule is a localrule (Snakefile)
@@ -230,7 +230,7 @@ def test_only_trainings_and_the_pool_went_through_sbatch(study):
     assert len({s.jobid for s in submitted}) == len(submitted)
     ran_here = pd.Series(re.findall(r"^localrule (\w+):", output(study.result), re.MULTILINE)).value_counts()
     assert ran_here.to_dict() == {rule: n for rule, n in planned.items() if rule not in SUBMITTED_RULES}
-    assert (study.dir / "results/report/report.html").exists()
+    assert (study.dir / "results/tiny/report/report.html").exists()
 
 
 def test_every_rule_is_submitted_or_local():
@@ -262,7 +262,7 @@ def test_each_training_was_its_own_gpu_job(study):
 
 
 def test_results_equal_a_local_run(study):
-    split = "results/splits/split.parquet"
+    split = "results/tiny/splits/split.parquet"
     assert (study.dir / split).read_bytes() == (study.local / split).read_bytes()
     for name in COMPARED[1:]:
         on_slurm, local = pd.read_csv(study.dir / name), pd.read_csv(study.local / name)

@@ -19,7 +19,7 @@ from workflow_scripts.data.metadata import read_geometry
 pytestmark = pytest.mark.workflow
 
 TINY = tiny_config("baseline")
-RUN = "results/experiments/baseline/seed0"
+RUN = "results/tiny/experiments/baseline/seed0"
 N_STUDY_MOLECULES = 5  # test-set molecules predicted again by rule predict
 
 
@@ -64,14 +64,14 @@ def test_the_export_reproduces_the_runs_predictions_with_schnetpack_alone(study,
 
 def test_rule_predict_on_the_shipped_examples(study):
     workdir, _ = study
-    table = pd.read_csv(workdir / "results/predict/baseline/seed0/predictions.csv").set_index("molecule")
+    table = pd.read_csv(workdir / "results/tiny/predict/baseline/seed0/predictions.csv").set_index("molecule")
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(table.drop(columns=["element_groups"]).to_string(float_format="%.1f"))
     examples = sorted(p.stem for p in (REPO / "examples/molecules").glob("*.xyz"))
     assert set(examples) <= set(table.index) and len(table) == len(examples) + N_STUDY_MOLECULES
     by_size = pd.read_csv(workdir / RUN / "metrics_by_size.csv").set_index("group")
     by_element = pd.read_csv(workdir / RUN / "metrics_by_element.csv").set_index("group")
-    trained_on = pd.read_parquet(workdir / "results/subsets/full.parquet")
+    trained_on = pd.read_parquet(workdir / "results/tiny/subsets/full.parquet")
     train_sizes = set(trained_on["n_atoms"])
 
     # molecules of the study's own test set: the value in its predictions.parquet, the error of their size bin
@@ -102,7 +102,7 @@ def test_a_bad_molecule_file_keeps_the_last_good_predictions(study, tmp_path):
     """A predict run on an unreadable file stops before the job, naming the file; the last predictions.csv stays."""
     workdir = tmp_path / "study"
     shutil.copytree(study[0], workdir, symlinks=True)
-    good = workdir / "results/predict/baseline/seed0/predictions.csv"
+    good = workdir / "results/tiny/predict/baseline/seed0/predictions.csv"
     before = good.read_bytes()
     (workdir / "mine/broken.xyz").write_text("3\nan atom short\nC 0 0 0\nO 1.2 0 0\n")
     overlay = {**TINY, "predict": {"molecules": ["examples/molecules", "mine"], "experiment": "baseline", "seed": 0}}
@@ -114,7 +114,7 @@ def test_a_bad_molecule_file_keeps_the_last_good_predictions(study, tmp_path):
 
 def test_every_run_logs_its_curves_for_tensorboard(study):
     workdir, _ = study
-    events = EventAccumulator(str(workdir / "results/experiments"))  # as `tensorboard --logdir results/experiments`
+    events = EventAccumulator(str(workdir / "results/tiny/experiments"))  # as `tensorboard --logdir results/tiny/experiments`
     events.Reload()
     run = EventAccumulator(str(workdir / RUN / "tensorboard"))
     run.Reload()

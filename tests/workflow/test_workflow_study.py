@@ -37,30 +37,30 @@ def study(tmp_path_factory):
 
 def test_every_run_has_its_outputs(study):
     for experiment in TINY["only_experiments"]:
-        run = study / "results/experiments" / experiment / "seed0"
+        run = study / "results/tiny/experiments" / experiment / "seed0"
         for name in RUN_FILES:
             assert (run / name).exists(), run / name
-    pred = pd.read_parquet(study / "results/experiments/baseline/seed0/predictions.parquet")
+    pred = pd.read_parquet(study / "results/tiny/experiments/baseline/seed0/predictions.parquet")
     assert list(pred.columns) == ["gdb_id", "n_atoms", "n_H", "n_C", "n_N", "n_O", "n_F", "U0_true_eV", "U0_pred_eV"]
-    split = pd.read_parquet(study / "results/splits/split.parquet")
+    split = pd.read_parquet(study / "results/tiny/splits/split.parquet")
     assert sorted(pred["gdb_id"]) == sorted(split.loc[split["split"] == "test", "gdb_id"])
     for kind in ("by_size", "by_element", "overall"):
-        metrics = pd.read_csv(study / f"results/experiments/custom/seed0/metrics_{kind}.csv")
+        metrics = pd.read_csv(study / f"results/tiny/experiments/custom/seed0/metrics_{kind}.csv")
         assert list(metrics.columns[: len(METRIC_COLUMNS)]) == METRIC_COLUMNS
-    overall = pd.read_csv(study / "results/experiments/linear_reference/seed0/metrics_overall.csv")
+    overall = pd.read_csv(study / "results/tiny/experiments/linear_reference/seed0/metrics_overall.csv")
     assert overall.loc[overall["group"] == "all", "count"].item() == len(pred)
 
 
 def test_every_experiment_shares_the_held_out_test_set(study):
     ids = {
-        e: tuple(pd.read_parquet(study / f"results/experiments/{e}/seed0/predictions.parquet")["gdb_id"])
+        e: tuple(pd.read_parquet(study / f"results/tiny/experiments/{e}/seed0/predictions.parquet")["gdb_id"])
         for e in TINY["only_experiments"]
     }
     assert len(set(ids.values())) == 1
 
 
 def test_tables_figures_and_report(study):
-    tables = study / "results/tables"
+    tables = study / "results/tiny/tables"
     by_size = pd.read_csv(tables / "metrics_by_size.csv")
     assert set(by_size["experiment"]) == {*TINY["only_experiments"], "linear_reference"}
     verdicts = pd.read_csv(tables / "hypothesis_verdicts.csv")
@@ -83,7 +83,7 @@ def test_tables_figures_and_report(study):
     assert budgets.loc["custom_thesis_budget", "steps"] < budgets.loc["custom", "steps"]
     assert table2["budget rule"].tolist() == ["equal_steps", "equal_steps", "epochs"]
     # the cap's control holds as many molecules as the cap at this scale, drawn without balancing
-    subsets = {name: pd.read_parquet(study / f"results/subsets/{name}.parquet")
+    subsets = {name: pd.read_parquet(study / f"results/tiny/subsets/{name}.parquet")
                for name in ("full", "T2000", "T2000_random", "fraction_50")}
     assert len(subsets["T2000_random"]) == len(subsets["T2000"]) >= 32  # one tiny batch at least
     assert set(subsets["T2000_random"]["gdb_id"]) != set(subsets["T2000"]["gdb_id"])
@@ -97,15 +97,15 @@ def test_tables_figures_and_report(study):
                                           "learning_curve-fraction_50": len(subsets["fraction_50"])}
     steps = runs.set_index("experiment")["steps"]
     assert steps["balanced_control-T2000_random"] >= steps["baseline"]  # the baseline's steps (equal_steps)
-    values = pd.read_csv(study / f"results/figures/{catalogue.LEARNING_CURVE_FIGURE}.csv")
+    values = pd.read_csv(study / f"results/tiny/figures/{catalogue.LEARNING_CURVE_FIGURE}.csv")
     drawn = values[values["group"] == "all"].set_index("experiment")["mae_meV"]
     assert drawn.to_dict() == whole["mae_meV"].to_dict()
-    figures = sorted(p.name for p in (study / "results/figures").glob("*.png"))
+    figures = sorted(p.name for p in (study / "results/tiny/figures").glob("*.png"))
     for expected in ["fig03_baseline_error_by_size.png", "fig04_baseline_error_by_element.png",
                      "fig05_subset_histogram.png", "fig06_balanced_error_by_size.png", "fig09_targeted_error_by_size.png",
                      "fig10_final_error_by_size.png", "figA2_weight_factors.png"]:
         assert expected in figures
-    report = (study / "results/report/report.html").read_text()
+    report = (study / "results/tiny/report/report.html").read_text()
     assert report.count("data:image/png;base64,") >= 12 and "missing:" not in report
     assert "H4" in report and "Table 2" in report
 
@@ -129,8 +129,11 @@ def test_snakemakes_report_holds_every_figure_with_its_caption(study):
     tables = {"verdicts": "hypothesis_verdicts", "table2": "table2_final_comparison", "training_runs": "training_runs",
               "by_size": "metrics_by_size", "by_element": "metrics_by_element", "overall": "metrics_overall",
               "learning_curve": "learning_curve"}
-    expected = {f"results/{f.path}": (f.caption, f.category) for f in figures.values()}
-    expected |= {f"results/tables/{file}.csv": (catalogue.TABLES[key].caption, catalogue.TABLES[key].category)
+    def under_results(figure):  # QM9's own figures are shared by every study; the rest lie in the study's folder
+        return f"results/{figure.path}" if figure.kind == "dataset" else f"results/tiny/{figure.path}"
+
+    expected = {under_results(f): (f.caption, f.category) for f in figures.values()}
+    expected |= {f"results/tiny/tables/{file}.csv": (catalogue.TABLES[key].caption, catalogue.TABLES[key].category)
                  for key, file in tables.items()}
     expected["results/analysis/element_frequency.csv"] = (catalogue.TABLES["element_frequency"].caption,
                                                           catalogue.TABLES["element_frequency"].category)
@@ -138,9 +141,9 @@ def test_snakemakes_report_holds_every_figure_with_its_caption(study):
     for path, (caption, category) in expected.items():
         assert html.unescape(re.sub(r"<[^>]+>", "", results[path]["caption"])).strip() == caption, path
         assert any(path in listed for listed in categories[category].values()), path
-    assert all(results[f"results/{f.path}"]["mime_type"] == "image/png" for f in figures.values())
+    assert all(results[under_results(f)]["mime_type"] == "image/png" for f in figures.values())
     assert categories["7. Final comparison"]["Learning curves"] == sorted(
-        f"results/{f.path}" for f in figures.values() if f.kind == "learning_curves")
+        under_results(f) for f in figures.values() if f.kind == "learning_curves")
     assert "This run: scale <strong>tiny</strong>" in page  # the workflow's description, rendered with its config
 
 
@@ -178,7 +181,7 @@ def test_an_empty_subset_stops_before_training(study, tmp_path):
     result = run_snakemake(tmp_path, overlay, "--cores", "2", check=False)
     assert result.returncode != 0
     assert "config: subsets.largest_only selects no training molecule" in result.stderr
-    assert not list((tmp_path / "results/experiments").glob("*/seed0/model.pt"))
+    assert not list((tmp_path / "results/tiny/experiments").glob("*/seed0/model.pt"))
 
 
 def test_thesis_scale_dry_run_lists_every_job(tmp_path):
@@ -191,13 +194,25 @@ def test_thesis_scale_dry_run_lists_every_job(tmp_path):
     assert jobs["stratum_metrics"] == 64  # every run and the linear reference
 
 
+def test_a_study_at_another_scale_leaves_this_one_alone(study):
+    """Each study has its folder (results/<scale>[-<target>][-<representation>]): a second scale plans its own split,
+    trainings and report there, shares QM9's table and analysis, and leaves the tiny study complete."""
+    dry = run_snakemake(study, {**TINY, "scale": "quick"}, "-n")
+    jobs = planned_jobs(dry)
+    assert jobs["split"] == 1 and jobs["report"] == 1
+    assert jobs["train"] + jobs.get("reuse_training", 0) >= len(TINY["only_experiments"])  # quick: more seeds
+    assert "qm9_metadata" not in jobs and "dataset_counts" not in jobs  # QM9's own files serve every study
+    assert "results/quick/report/report.html" in dry.stdout and "results/tiny/" not in dry.stdout
+    assert planned_jobs(run_snakemake(study, TINY, "-n")) == {}
+
+
 def test_identical_trainings_run_once(study):
     """hp_lr-0.001 has the baseline's settings and seed: it reuses the baseline's training, visibly."""
     dry = run_snakemake(study, TINY, "-n", "--forceall")
     jobs = planned_jobs(dry)
     assert jobs["reuse_training"] == 1 and jobs["train"] == len(TINY["only_experiments"]) - 1
     assert "reused_run=hp_lr-0.001/seed0" in dry.stdout + dry.stderr
-    reused, source = (study / f"results/experiments/{name}/seed0" for name in ("hp_lr-0.001", "baseline"))
+    reused, source = (study / f"results/tiny/experiments/{name}/seed0" for name in ("hp_lr-0.001", "baseline"))
     assert (reused / "predictions.parquet").read_bytes() == (source / "predictions.parquet").read_bytes()
     assert json.loads((reused / "timing.json").read_text())["reused_from"] == "baseline/seed0"
     assert not (reused / "checkpoints").exists()  # never trained
@@ -226,8 +241,8 @@ PLACEBO = tiny_config(
 
 def test_placebo_arms_show_no_effect_and_a_planted_effect_is_found(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("placebo")
-    run_snakemake(workdir, PLACEBO, "--cores", "2", "results/tables/hypothesis_verdicts.csv")
-    verdicts = pd.read_csv(workdir / "results/tables/hypothesis_verdicts.csv").set_index("comparison")
+    run_snakemake(workdir, PLACEBO, "--cores", "2", "results/tiny/tables/hypothesis_verdicts.csv")
+    verdicts = pd.read_csv(workdir / "results/tiny/tables/hypothesis_verdicts.csv").set_index("comparison")
     h3, h4 = verdicts.loc["balanced_placebo vs baseline"], verdicts.loc["targeted_placebo vs baseline"]
     assert (h3["hypothesis"], h4["hypothesis"]) == ("H3", "H4")
     for row in (h3, h4):
@@ -241,7 +256,7 @@ def test_placebo_arms_show_no_effect_and_a_planted_effect_is_found(tmp_path_fact
     planted = verdicts.loc["targeted_planted vs baseline"]
     assert planted["ci_low"] > 0 and planted["secondary_ci_low"] > 0, planted["explanation"]
     assert planted["verdict"] != "supported"  # never called "not worse"
-    predictions = [pd.read_parquet(workdir / f"results/experiments/{name}/seed{seed}/predictions.parquet")
+    predictions = [pd.read_parquet(workdir / f"results/tiny/experiments/{name}/seed{seed}/predictions.parquet")
                    for name, seed in (("baseline", 0), ("balanced_placebo", 10))]
     assert not np.allclose(predictions[0]["U0_pred_eV"], predictions[1]["U0_pred_eV"])  # other seeds, other models
 
@@ -250,13 +265,13 @@ def test_a_subset_smaller_than_a_batch_stops_that_job_before_it_trains(study, tm
     overlay = {**TINY, "experiments": {"wide_batch": {"part": "extra", "subset": "T2000",
                                                       "training": {"batch_size": 65536}}},
                "only_experiments": ["baseline", "wide_batch"]}
-    result = run_snakemake(study, overlay, "--cores", "2", "results/experiments/wide_batch/seed0/predictions.parquet",
+    result = run_snakemake(study, overlay, "--cores", "2", "results/tiny/experiments/wide_batch/seed0/predictions.parquet",
                            check=False)
     assert result.returncode != 0
     assert "subsets.T2000 holds" in result.stderr and "fewer than one batch of experiment wide_batch" in result.stderr
-    assert not (study / "results/experiments/wide_batch/seed0/model.pt").exists()
+    assert not (study / "results/tiny/experiments/wide_batch/seed0/model.pt").exists()
     # the reason is in the job's own log too (on a cluster, the file a user opens)
-    assert "fewer than one batch of experiment wide_batch" in (study / "results/experiments/wide_batch/seed0/train.log").read_text()
+    assert "fewer than one batch of experiment wide_batch" in (study / "results/tiny/experiments/wide_batch/seed0/train.log").read_text()
 
 
 def most_trainings_at_once(text: str) -> int:
@@ -281,7 +296,7 @@ PARALLEL = ["hp_lr-0.0001", "hp_lr-0.0005"]
 def local_profile_runs(study, tmp_path_factory):
     """Two trainings through profiles/local on 4 cores: as if with one GPU, with two, and without one."""
     overlay = {**TINY, "only_experiments": [*TINY["only_experiments"], *PARALLEL]}
-    targets = [f"results/experiments/{n}/seed0/predictions.parquet" for n in PARALLEL]
+    targets = [f"results/tiny/experiments/{n}/seed0/predictions.parquet" for n in PARALLEL]
     runs = {}
     for gpus in ("0", "", "0,1"):
         workdir = tmp_path_factory.mktemp(f"local_profile_gpus{gpus or 'none'}")
@@ -302,7 +317,7 @@ def test_local_profile_runs_one_training_per_gpu(local_profile_runs, gpus, expec
     workdir, text = local_profile_runs[gpus]
     assert f"gpu={1 if gpus else 0}" in text
     assert most_trainings_at_once(text) == expected
-    claimed = [re.findall(r"training on GPU (\d+)", (workdir / f"results/experiments/{n}/seed0/train.log").read_text())
+    claimed = [re.findall(r"training on GPU (\d+)", (workdir / f"results/tiny/experiments/{n}/seed0/train.log").read_text())
                for n in PARALLEL]
     if gpus == "0,1":
         assert sorted(c[0] for c in claimed) == ["0", "1"]  # two at once: each its own GPU
@@ -317,11 +332,11 @@ def test_parallel_trainings_keep_to_their_own_folders(study, local_profile_runs)
     workdir, text = local_profile_runs[""]
     assert most_trainings_at_once(text) == 2
     assert "packed_store" not in text  # built once by the study before, not again
-    store = "results/data/pool.npz"
+    store = "results/tiny/data/pool.npz"
     assert (workdir / store).read_bytes() == (study / store).read_bytes()
     fingerprints = set()
     for name in PARALLEL:
-        run = workdir / f"results/experiments/{name}/seed0"
+        run = workdir / f"results/tiny/experiments/{name}/seed0"
         assert f"training {name} seed 0" in (run / "train.log").read_text()
         assert (run / "checkpoints/last.ckpt").exists() and (run / "checkpoints/best.ckpt").exists()
         fingerprints.add((run / "checkpoints/fingerprint.txt").read_text())

@@ -14,7 +14,7 @@ from workflow_scripts.representations import keep_own_settings
 # same size are their controls).
 VERDICT_PARTS = ("baseline", "balancing", "balancing_control", "targeted", "placebo")
 
-# The series of the learning curve (results/tables/learning_curve.csv and its figure): the baseline on random
+# The series of the learning curve (results/<study>/tables/learning_curve.csv and its figure): the baseline on random
 # fractions of the training set and on all of it, the capped arms, and their random controls of the same size.
 LEARNING_CURVE = "learning curve"
 CAPPED = "capped per size"
@@ -56,6 +56,39 @@ def learning_curve_arms(experiments: dict, subsets: dict) -> list[tuple[str, str
 
 def scale_settings(config: dict) -> dict:
     return config["scales"][config["scale"]]
+
+
+# The thesis's target and model: a study of them is named by its scale alone.
+THESIS_TARGET, THESIS_REPRESENTATION = "U0", "schnet"
+
+
+def study_name(config: dict) -> str:
+    """The study's folder under results/: its scale, then its target and representation where they differ from the
+    thesis's (U0, SchNet): ``quick``, ``thesis``, ``quick-gap``, ``quick-painn``, ``quick-gap-painn``.
+
+    A split, a model or a report belongs to one scale, target and representation; in their own folders, studies
+    of several run side by side and a second one re-trains nothing of the first.
+    """
+    target = config.get("target", THESIS_TARGET)
+    representation = config["defaults"]["model"].get("representation", THESIS_REPRESENTATION)
+    parts = [config["scale"]] + [p for p, thesis in ((target, THESIS_TARGET),
+                                                      (representation, THESIS_REPRESENTATION)) if p != thesis]
+    return "-".join(str(p) for p in parts)
+
+
+def cross_studies(config: dict) -> list[dict]:
+    """The studies of the cross-study (config ``cross_study``): each target x representation at this scale, with
+    its folder's name and the config values that make the study (given to Snakemake as --config)."""
+    studies = []
+    for target in config["cross_study"]["targets"]:
+        for representation in config["cross_study"]["representations"]:
+            overrides = {"target": target, "defaults": {"model": {"representation": representation}}}
+            named = {**config, "target": target,
+                     "defaults": {**config["defaults"], "model": {**config["defaults"]["model"],
+                                                                  "representation": representation}}}
+            studies.append({"target": target, "representation": representation, "study": study_name(named),
+                            "overrides": overrides})
+    return studies
 
 
 def training_identity(experiment: dict, subsets: dict) -> str:

@@ -1,4 +1,4 @@
-"""The learning curve: test MAE against the number of training molecules (results/tables/learning_curve.csv).
+"""The learning curve: test MAE against the number of training molecules (results/<study>/tables/learning_curve.csv).
 
 The baseline on random fractions of the training set and on all of it draws the curve: the error a smaller training
 set costs without balancing. The capped arms of H3 and their random controls of the same size sit at their own
@@ -41,7 +41,7 @@ def learning_curve(overall: pd.DataFrame, by_size: pd.DataFrame, training_runs: 
     group: the whole test set (``group`` "all") and each frequent size bin (``group`` its number of atoms).
 
     ``overall``, ``by_size``: the gathered metrics tables (one row per run and group); ``training_runs``: its
-    ``n_train`` per run (results/tables/training_runs.csv or :func:`training_sizes`); ``subsets``: experiment ->
+    ``n_train`` per run (results/<study>/tables/training_runs.csv or :func:`training_sizes`); ``subsets``: experiment ->
     subset name. ``mae_meV`` is the mean over seeds with its seed-aware 95 % interval (intervals.seed_summary);
     ``training_share``: ``n_train`` over the baseline's (the first arm). Experiments without results are left out.
     """

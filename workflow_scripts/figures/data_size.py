@@ -1,5 +1,5 @@
 """The learning curve: test MAE against the number of training molecules, with the capped arms and their random
-controls at their own sizes (how much of the caps' effect is data size). Drawn from results/tables/learning_curve.csv
+controls at their own sizes (how much of the caps' effect is data size). Drawn from results/<study>/tables/learning_curve.csv
 (evaluation/learning_curve.py); the values drawn are written beside the figure."""
 
 from __future__ import annotations

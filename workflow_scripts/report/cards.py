@@ -1,6 +1,6 @@
 """The page's first screen in plain words: one card per hypothesis and one summary sentence, from the verdict rows.
 
-Input: the rows of results/tables/hypothesis_verdicts.csv (workflow_scripts/evaluation/verdicts.py). Rows with
+Input: the rows of results/<study>/tables/hypothesis_verdicts.csv (workflow_scripts/evaluation/verdicts.py). Rows with
 ``control`` true are the placebo: the cards never report them as findings, only as the check "passed / failed".
 """
 

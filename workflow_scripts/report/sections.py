@@ -149,8 +149,8 @@ def _convergence_text(runs: pd.DataFrame, convergence: dict) -> str:
 
 THESIS_TITLE = "The thesis beside this run"
 THESIS_ANCHOR = "thesis"
-# The report lies in results/report/; the study's documentation two folders up.
-DEPARTURES_LINK = "../../docs/study.md#departures-from-the-thesis"
+# The report lies in results/<study>/report/; the study's documentation three folders up.
+DEPARTURES_LINK = "../../../docs/study.md#departures-from-the-thesis"
 
 
 def _verdicts_view(verdicts: pd.DataFrame) -> pd.DataFrame:

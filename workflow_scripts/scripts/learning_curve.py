@@ -1,5 +1,5 @@
 """Rule learning_curve: test MAE against training molecules, of the baseline on fractions of the training set and of
-the caps and their random controls (results/tables/learning_curve.csv)."""
+the caps and their random controls (results/<study>/tables/learning_curve.csv)."""
 
 from workflow_scripts.evaluation.learning_curve import learning_curve, training_sizes
 from workflow_scripts.evaluation.study_tables import gather

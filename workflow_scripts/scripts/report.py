@@ -1,4 +1,4 @@
-"""Rule report: results/report/report.html, figures, tables and verdicts in one file."""
+"""Rule report: results/<study>/report/report.html, figures, tables and verdicts in one file."""
 
 from workflow_scripts.files import logs
 from workflow_scripts.report.sections import TABLE_INPUTS, build

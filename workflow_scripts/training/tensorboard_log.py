@@ -1,6 +1,6 @@
 """TensorBoard logs of a training run, through Lightning's TensorBoardLogger, beside the CSV logs.
 
-Each run writes ``<run folder>/tensorboard/``, so ``tensorboard --logdir results/experiments`` lists every run as
+Each run writes ``<run folder>/tensorboard/``, so ``tensorboard --logdir results/<study>/experiments`` lists every run as
 ``<experiment>/seed<seed>/tensorboard``. Tags: ``train/<column>`` for every column of train_log.csv (every 10th step),
 ``val_loss`` (eV^2) and ``val_mae_meV`` (per validated epoch, from the task's own logging; meV as in val_log.csv
 and the report) and ``epoch`` (``train/loss_mean`` is the optimized loss); the run's settings and seed in
