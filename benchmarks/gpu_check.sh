@@ -102,13 +102,13 @@ set -e
 echo "== 3. the tiny study through profiles/local on $DEVICE"
 SECONDS=0
 set +e
-snakemake_in_work --profile "$REPO/profiles/local" results/report/report.html >"$WORK/study.log" 2>&1
+snakemake_in_work --profile "$REPO/profiles/local" results/tiny/report/report.html >"$WORK/study.log" 2>&1
 study_status=$?
 set -e
 seconds=$SECONDS
 trainings=$(grep -c "(Rule: train)" "$WORK/study.log" || true)
-if [ "$study_status" = 0 ] && [ -s "$WORK/study/results/report/report.html" ]; then
-	echo "tiny study: $seconds s, $trainings trainings, report $WORK/study/results/report/report.html"
+if [ "$study_status" = 0 ] && [ -s "$WORK/study/results/tiny/report/report.html" ]; then
+	echo "tiny study: $seconds s, $trainings trainings, report $WORK/study/results/tiny/report/report.html"
 	SUMMARY+=("| tiny study (tests/workflow/tiny_study.yaml, profiles/local) | $DEVICE | $seconds s | $trainings trainings |")
 else
 	tail -40 "$WORK/study.log"

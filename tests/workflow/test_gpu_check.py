@@ -43,7 +43,7 @@ def test_the_cpu_version_measures_each_network_and_recipe_and_runs_the_tiny_stud
     assert "precision float64: skipped" in result.stdout  # not a training.precision value of the schema
     study = r"^\| tiny study \(tests/workflow/tiny_study.yaml, profiles/local\) \| cpu \| \d+ s \| 1 trainings \|"
     assert re.search(study, table, re.MULTILINE)
-    assert (tmp_path / "work/study/results/report/report.html").is_file()
+    assert (tmp_path / "work/study/results/tiny/report/report.html").is_file()
 
 
 def test_asking_for_a_gpu_where_torch_sees_none_stops_at_once_saying_so(tmp_path):
