@@ -26,10 +26,12 @@ from workflow_scripts.training.export import check_portable, export_model
 from workflow_scripts.training.loop import train
 from workflow_scripts.training.model import load_model
 
-# The two energy references, the two data paths, and a neighbor list shorter than the model's cutoff.
+# The two energy references, the two data paths, and a neighbor list shorter than the model's cutoff; a
+# bf16-mixed training (exported and predicted in float32).
 MODELS = {
     "qm9_atoms": SETTINGS,
     "fitted": {**FITTED, "model": {**FITTED["model"], "data_cutoff": 3.5, "model_cutoff": 4.5}},
+    "bf16-mixed": {**FITTED, "training": {**FITTED["training"], "precision": "bf16-mixed"}},
 }
 TOLERANCE_EV = 1e-5
 
@@ -43,7 +45,7 @@ def exported(tmp_path_factory):
     reference = linear_reference.fit(split.iloc[idx["train"]].merge(energies, on="gdb_id"), intercept=False)
     runs = {}
     for name, settings in MODELS.items():
-        atomref = linear_reference.atom_energies_by_number(reference) if name == "fitted" else None
+        atomref = linear_reference.atom_energies_by_number(reference) if settings["model"]["energy_reference"] == "fitted" else None
         data = pipelines.pool_file(settings["training"], root / "pool.npz", root / "pool.db")
         out = root / name
         train(data, idx, np.ones(len(split)), settings, seed=0, out_dir=out, progress_bar=False, atomref=atomref,
@@ -77,10 +79,11 @@ def test_the_ase_calculator_reproduces_the_workflow_predictions(exported):
         assert -30000 < np.mean(energies) < -1000  # total energies: the reference energies are added back
 
 
-def test_spkpredict_reproduces_the_workflow_predictions(exported, tmp_path):
+@pytest.mark.parametrize("name", ["fitted", "bf16-mixed"])
+def test_spkpredict_reproduces_the_workflow_predictions(exported, tmp_path, name):
     """SchNetPack's command line, in a process without this repository on its path."""
     runs, molecules = exported
-    folder, workflow = runs["fitted"]
+    folder, workflow = runs[name]
     info = json.loads((folder / "model_info.json").read_text())
     database = spk.data.ASEAtomsData.create(str(tmp_path / "molecules.db"), distance_unit="Ang", property_unit_dict={})
     database.add_systems([{} for _ in molecules], molecules)

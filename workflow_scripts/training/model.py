@@ -18,6 +18,7 @@ from torch import nn
 from workflow_scripts.files.atomic import atomic_path
 from workflow_scripts.properties import U0, ZMAX
 from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet
+from workflow_scripts.training.precision import Float32Atomwise
 
 
 def build_model(model_settings: dict, atomref: np.ndarray | None = None) -> spk.model.NeuralNetworkPotential:
@@ -49,7 +50,8 @@ def build_model(model_settings: dict, atomref: np.ndarray | None = None) -> spk.
     return spk.model.NeuralNetworkPotential(
         representation=representation,
         input_modules=[spk.atomistic.PairwiseDistances()],
-        output_modules=[spk.atomistic.Atomwise(n_in=n_atom_basis, output_key=U0, aggregation_mode="sum")],
+        # float32 under bf16-mixed, SchNetPack's Atomwise otherwise (precision.py)
+        output_modules=[Float32Atomwise(n_in=n_atom_basis, output_key=U0, aggregation_mode="sum")],
         postprocessors=[trn.CastTo64(), offsets],
     )
 
