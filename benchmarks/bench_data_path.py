@@ -1,7 +1,7 @@
 """Training throughput: this workflow's recipe against SchNetPack's own recipes, side by side in one process.
 
 Usage: .venv/bin/python benchmarks/bench_data_path.py [--molecules 4000] [--threads 2] [--device auto] [--quick]
-       [--widths 128,38] [--batch-sizes 100,512]
+       [--widths 128,38] [--batch-sizes 100,512] [--only-precision]
 
 Same molecules (a seeded sample of the metadata table), same model (SchNet, 3 interactions, 20 Gaussians,
 cutoff 5 A; widths 128, the thesis default, and 38, its best), same initial weights, same thread count.
@@ -18,12 +18,16 @@ cutoff 5 A; widths 128, the thesis default, and 38, its best), same initial weig
   on a shared machine hits all recipes alike.
 - peak memory: the process's peak RSS (VmHWM) within each phase; the peak is reset between phases through
   /proc/self/clear_refs, so each figure belongs to one phase (an RSS, so it includes torch and the libraries).
-The last three lines, in this order, are meant for scripts: the speedup against SchNetPack's best recipe at
-the largest batch, the fast step's throughput at the largest batch over the smallest, and the training speedup
-against SchNetPack's ASE recipe at the smallest batch (all at the first width).
+- by precision: the workflow's fast step in float32 and in bf16-mixed (Lightning's autocast around
+  training_step, training.precision), side by side at the largest batch and each width, on the chosen device.
+The last lines are meant for scripts: the speedup against SchNetPack's best recipe at the largest batch, the fast
+step's throughput at the largest batch over the smallest, and the training speedup against SchNetPack's ASE recipe
+at the smallest batch (all at the first width; left out with --only-precision); then
+``bf16-mixed speedup vs fp32, batch 512: X.XXx`` (the first width) and the same with ``, width W`` for the others.
 """
 
 import argparse
+import contextlib
 import itertools
 import os
 
@@ -52,6 +56,8 @@ from workflow_scripts.training.packed_data import (  # noqa: E402
 )
 from workflow_scripts.training.batch_chunks import chunk_molecules  # noqa: E402
 from workflow_scripts.training.model import build_model  # noqa: E402
+from workflow_scripts.training.precision import BF16_MIXED, lightning_precision  # noqa: E402
+from pytorch_lightning.plugins.precision import MixedPrecision  # noqa: E402
 from workflow_scripts.training.schnetpack_data import data_module  # noqa: E402
 from workflow_scripts.training.task import WeightedU0Task  # noqa: E402
 
@@ -120,8 +126,11 @@ def data_work(batches):
     return lambda k: sum(len(next(batches)[props.n_atoms]) for _ in range(k))
 
 
-def training_work(task, loader, prepare, device):
+def training_work(task, loader, prepare, device, step_context=contextlib.nullcontext):
     """Runs ``k`` optimizer steps (next batch, prepare, training_step, backward, Adam); returns the molecules.
+
+    ``step_context``: what surrounds training_step, as Lightning's precision plugin does (its forward_context:
+    bf16 autocast for bf16-mixed); the last chunk's backward runs outside it, as in Lightning.
 
     A loader with worker processes keeps building batches ahead (prefetch) after the last step of a round; that
     work belongs to its recipe, so a round ends only when its workers are idle, and it does not land in the
@@ -141,7 +150,8 @@ def training_work(task, loader, prepare, device):
                 batch = next(source["batches"])
             batch = prepare(batch)
             optimizer.zero_grad(set_to_none=True)  # before the step: a chunked step's backward starts inside it
-            loss = task.training_step(batch, step)  # reads the loss (.item()): a device sync per step, as in training
+            with step_context():
+                loss = task.training_step(batch, step)  # reads the loss (.item()): a device sync per step
             loss.backward()
             optimizer.step()
             molecules += len(batch[props.n_atoms])
@@ -217,6 +227,8 @@ def sample(metadata: Path, n: int, seed: int = 0) -> np.ndarray:
 def compare(args, metadata: Path, work: Path, device: torch.device) -> dict:
     """Both paths on the same molecules: setup, data path alone, then training by recipe; returns the rates."""
     spk_module, packed = setup_both(args.molecules, metadata, work, device)
+    if args.only_precision:
+        return {}
     best_neighbor_list = compare_data_paths(spk_module, packed, args, work, device)
     return compare_recipes(args, packed, work, best_neighbor_list, device)
 
@@ -338,6 +350,40 @@ def recipe_rates(args, packed, modules, width, batch, device) -> dict:
     return rate
 
 
+def precision_speedups(args, metadata: Path, work: Path, device: torch.device) -> dict:
+    """The workflow's own training step (packed path, pair-symmetric SchNet, chunks) in float32 and in bf16-mixed
+    (Lightning's autocast around training_step), side by side, same initial weights and batches, at the largest
+    batch size and each width; returns {width: bf16-mixed rate / float32 rate}."""
+    batch = max(args.batch_sizes)
+    store = load_store(work / "pool.npz")
+    module = packed_module(store, args.molecules, batch)
+    bf16 = lambda: MixedPrecision(lightning_precision(BF16_MIXED), device.type).forward_context()  # noqa: E731
+    on_device = lambda b: module.on_after_batch_transfer(to_device(b, device), 0)  # noqa: E731
+    print(f"training step by precision (the workflow's fast step, batch {batch}, chunks of "
+          f"{chunk_molecules('auto', device) or 'all'}; alternating rounds of about {args.round_molecules} molecules, "
+          f"median of {args.rounds} rounds after one warm-up round):")
+    speedups = {}
+    for width in args.widths:
+        torch.manual_seed(0)
+        tasks = {name: WeightedU0Task(build_model({**MODEL, "n_atom_basis": width, "implementation": "pair_symmetric"}),
+                                      1e-4, None, "bench", chunk_molecules=chunk_molecules("auto", device))
+                 for name in ("fp32", BF16_MIXED)}
+        for task in tasks.values():
+            task.model.initialize_transforms(module)
+            task.model.load_state_dict(tasks["fp32"].model.state_dict())  # the same initial weights
+        workloads = {"fp32": training_work(tasks["fp32"], module.train_dataloader(), on_device, device),
+                     BF16_MIXED: training_work(tasks[BF16_MIXED], module.train_dataloader(), on_device, device, bf16)}
+        steps = {name: max(1, round(args.round_molecules / batch)) for name in workloads}
+        with Phase(f"precision warm-up, width {width}, batch {batch}", device):
+            for run in workloads.values():
+                run(1)
+        rate = interleaved(workloads, steps, args.rounds, device, quiet=True)
+        speedups[width] = rate[BF16_MIXED] / rate["fp32"]
+        print(f"  width {width:>3}, batch {batch}: fp32 {rate['fp32']:,.0f}, bf16-mixed {rate[BF16_MIXED]:,.0f} "
+              f"molecules/s")
+    return speedups
+
+
 def neighbor_list_timing(store, cutoffs, repeats: int = 50) -> None:
     """CPU time per batch of 100 QM9 molecules (median over batches): batched torch list vs ASE per molecule."""
     rng = np.random.default_rng(1)
@@ -419,6 +465,8 @@ def main():
     parser.add_argument("--packed-batches", type=int, default=100, help="packed data-path batches per round")
     parser.add_argument("--scaling", default="1000,10000,100000", help="pool sizes of the packed-only runs")
     parser.add_argument("--quick", action="store_true", help="skip the scaling runs and the full-QM9 store build")
+    parser.add_argument("--only-precision", action="store_true",
+                        help="only the training step in float32 against bf16-mixed (with --quick: no other comparison)")
     args = parser.parse_args()
     args.widths = [int(w) for w in args.widths.split(",")]
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
@@ -431,13 +479,18 @@ def main():
             full_build(args.metadata, work)
             scaling(args.metadata, work, [int(c) for c in args.scaling.split(",")])
         rates = compare(args, args.metadata, work, device)
+        speedups = precision_speedups(args, args.metadata, work, device)
     width, small, large = args.widths[0], min(args.batch_sizes), max(args.batch_sizes)
     ours = RECIPES[3]
-    print(f"summary at width {width} (fast step: pair-symmetric SchNet, chunks, packed data path):")
-    print(f"speedup vs schnetpack best recipe, batch {large}: "
-          f"{rates[width, large][ours] / rates[width, large][RECIPES[1]]:.2f}x")
-    print(f"batch {large} / batch {small} throughput: {rates[width, large][ours] / rates[width, small][ours]:.2f}")
-    print(f"training speedup vs schnetpack: {rates[width, small][ours] / rates[width, small][RECIPES[0]]:.2f}x")
+    if rates:
+        print(f"summary at width {width} (fast step: pair-symmetric SchNet, chunks, packed data path):")
+        print(f"speedup vs schnetpack best recipe, batch {large}: "
+              f"{rates[width, large][ours] / rates[width, large][RECIPES[1]]:.2f}x")
+        print(f"batch {large} / batch {small} throughput: {rates[width, large][ours] / rates[width, small][ours]:.2f}")
+        print(f"training speedup vs schnetpack: {rates[width, small][ours] / rates[width, small][RECIPES[0]]:.2f}x")
+    # the workflow's own step, bf16-mixed against float32 on this device (the first width's line names no width)
+    for index, (w, speedup) in enumerate(speedups.items()):
+        print(f"bf16-mixed speedup vs fp32, batch {large}{'' if index == 0 else f', width {w}'}: {speedup:.2f}x")
 
 
 if __name__ == "__main__":

@@ -27,12 +27,14 @@ from workflow_scripts.training.loop import train
 from workflow_scripts.training.model import load_model
 
 # The two energy references, the two data paths, and a neighbor list shorter than the model's cutoff; PaiNN and
-# SO3net on one data path and energy reference each.
+# SO3net on one data path and energy reference each; a bf16-mixed
+# training (exported and predicted in float32).
 MODELS = {
     "qm9_atoms": SETTINGS,
     "fitted": {**FITTED, "model": {**FITTED["model"], "data_cutoff": 3.5, "model_cutoff": 4.5}},
     "painn": {**FITTED, "model": with_representation(FITTED["model"], "painn")},
     "so3net": {**SETTINGS, "model": with_representation(SETTINGS["model"], "so3net")},
+    "bf16-mixed": {**FITTED, "training": {**FITTED["training"], "precision": "bf16-mixed"}},
 }
 EXPECTED_CLASS = {"painn": "PaiNN", "so3net": "SO3net"}  # the rest: SchNet
 TOLERANCE_EV = 1e-5
@@ -84,7 +86,7 @@ def test_the_ase_calculator_reproduces_the_workflow_predictions(exported):
         assert -30000 < np.mean(energies) < -1000  # total energies: the reference energies are added back
 
 
-@pytest.mark.parametrize("name", ["fitted", "painn", "so3net"])
+@pytest.mark.parametrize("name", ["fitted", "painn", "so3net", "bf16-mixed"])
 def test_spkpredict_reproduces_the_workflow_predictions(exported, tmp_path, name):
     """SchNetPack's command line, in a process without this repository on its path."""
     runs, molecules = exported

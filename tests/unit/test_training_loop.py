@@ -221,18 +221,21 @@ def test_stratified_sampler_draws_every_size_alike_and_repeats_per_epoch(pool):
     assert pool_counts.max() / pool_counts.min() > 5  # ... though the sizes are far from equal in the pool
 
 
-def test_the_quick_recipe_resumes_exactly(pool, fitted_atomref, tmp_path, monkeypatch):
-    """Fitted reference, cosine schedule and weight averaging: a run cut off mid-epoch resumes to the same model."""
+@pytest.mark.parametrize("precision", [32, "bf16-mixed"])
+def test_the_quick_recipe_resumes_exactly(pool, fitted_atomref, tmp_path, monkeypatch, precision):
+    """Fitted reference, cosine schedule and weight averaging, in either precision: a run cut off mid-epoch resumes
+    to the same model."""
     root, split, idx = pool
     weights = np.ones(len(split))
+    recipe = {**FITTED, "training": {**FITTED["training"], "precision": precision}}
     kwargs = dict(progress_bar=False, atomref=fitted_atomref, n_training_set=len(idx["train"]))
-    train(root / "pool.npz", idx, weights, FITTED, seed=0, out_dir=tmp_path / "whole", **kwargs)
-    per_epoch = steps_per_epoch(idx, FITTED["training"]["batch_size"])
+    train(root / "pool.npz", idx, weights, recipe, seed=0, out_dir=tmp_path / "whole", **kwargs)
+    per_epoch = steps_per_epoch(idx, recipe["training"]["batch_size"])
     with monkeypatch.context() as patch:
         fail_at_step(patch, per_epoch + 2, RuntimeError("the machine went away"))
         with pytest.raises(RuntimeError, match="went away"):
-            train(root / "pool.npz", idx, weights, FITTED, seed=0, out_dir=tmp_path / "cut", **kwargs)
-    assert train(root / "pool.npz", idx, weights, FITTED, seed=0, out_dir=tmp_path / "cut", **kwargs)["resumed"]
+            train(root / "pool.npz", idx, weights, recipe, seed=0, out_dir=tmp_path / "cut", **kwargs)
+    assert train(root / "pool.npz", idx, weights, recipe, seed=0, out_dir=tmp_path / "cut", **kwargs)["resumed"]
     whole, cut = (torch.load(tmp_path / d / "model.pt", weights_only=True)["state_dict"] for d in ("whole", "cut"))
     for key in whole:
         torch.testing.assert_close(cut[key], whole[key], rtol=1e-6, atol=0, msg=key)

@@ -15,7 +15,8 @@ SETTINGS = {
     "model": {"n_atom_basis": 8, "n_interactions": 1, "n_rbf": 8, "data_cutoff": 4.0, "model_cutoff": 4.0,
               "energy_reference": "qm9_atoms", "implementation": "pair_symmetric"},
     "training": {"batch_size": 16, "chunk_size": "auto", "epochs": 2, "lr": 1e-3, "scheduler": None, "ema_decay": None,
-                 "sampler": "uniform", "early_stopping_patience": None, "data_pipeline": "schnetpack", "budget": "epochs"},
+                 "sampler": "uniform", "early_stopping_patience": None, "data_pipeline": "schnetpack", "budget": "epochs",
+                 "precision": 32},
     "loss": {"weighting": "none", "rate": 0, "alpha": 1.0},
 }
 

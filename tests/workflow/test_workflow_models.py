@@ -51,15 +51,34 @@ def study(tmp_path_factory):
     return workdir, result
 
 
-def test_the_export_reproduces_the_runs_predictions_with_schnetpack_alone(study, tmp_path):
-    """SchNetPack's ASE calculator in a fresh process that cannot import this repository (python -I)."""
-    workdir, _ = study
+def export_matches_predictions(workdir, tmp_path) -> float:
+    """Max |SchNetPack's ASE calculator on the run's export - predictions.parquet| (eV) over the run's test set,
+    the calculator in a fresh process that cannot import this repository (python -I)."""
     predictions, molecules = held_out_molecules(workdir)
     representation, energies = export_energies(workdir / RUN / "schnetpack", molecules, tmp_path)
     assert representation == "SchNet"
     difference = np.abs(energies - predictions["U0_pred_eV"].to_numpy())
     print(f"{len(energies)} test molecules: max |SpkCalculator - predictions.parquet| = {difference.max():.2e} eV")
-    assert difference.max() < 1e-5
+    return float(difference.max())
+
+
+def test_the_export_reproduces_the_runs_predictions_with_schnetpack_alone(study, tmp_path):
+    workdir, _ = study
+    assert export_matches_predictions(workdir, tmp_path) < 1e-5
+
+
+def test_a_bf16_mixed_training_through_the_workflow(tmp_path):
+    """training.precision bf16-mixed end to end: trained, evaluated, exported in float32 and loaded by SchNetPack
+    alone to the run's predictions."""
+    workdir = tmp_path / "bf16"
+    overlay = {**TINY, "defaults": {"training": {"precision": "bf16-mixed"}}}
+    run_snakemake(workdir, overlay, "--cores", "2", f"{RUN}/metrics_by_size.csv")
+    assert "in precision bf16-mixed" in (workdir / RUN / "train.log").read_text()
+    assert json.loads((workdir / RUN / "schnetpack/model_info.json").read_text())["calculator_dtype"] == "float32"
+    saved = torch.load(workdir / RUN / "model.pt", weights_only=True)
+    assert json.loads(saved["settings_json"])["training"]["precision"] == "bf16-mixed"
+    assert all(v.dtype in (torch.float32, torch.float64, torch.int64) for v in saved["state_dict"].values())
+    assert export_matches_predictions(workdir, tmp_path) < 1e-5
 
 
 def test_rule_predict_on_the_shipped_examples(study):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 
+import schnetpack as spk
 import schnetpack.transform as trn
 import torch
 from torch import nn
@@ -21,6 +22,7 @@ from workflow_scripts import representations
 from workflow_scripts.files.atomic import atomic_path, write_text
 from workflow_scripts.properties import U0
 from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet
+from workflow_scripts.training.precision import Float32Atomwise
 
 
 
@@ -77,6 +79,9 @@ def export_model(model: nn.Module, settings: dict, seed: int, model_path, info_p
     exported = copy.deepcopy(model).cpu().eval()
     if isinstance(getattr(exported, "representation", None), PairSymmetricSchNet):  # same parameters, SchNetPack's class
         exported.representation = exported.representation.as_schnet()
+    for module in exported.modules():
+        if type(module) is Float32Atomwise:  # no state of its own: SchNetPack's Atomwise, float32 as exported
+            module.__class__ = spk.atomistic.Atomwise
     keep_mean_float64(exported)
     check_portable(exported)
     with atomic_path(model_path) as tmp:

@@ -37,29 +37,11 @@ def run(snakemake, gpu=None) -> None:
     out = snakemake.output
     split = pd.read_parquet(snakemake.input.split)
     subset = pd.read_parquet(snakemake.input.subset)
-    check_batch_fits(settings["subset"], len(subset), settings["training"]["batch_size"], settings["name"])
-    position = pd.Series(np.arange(len(split)), index=split["gdb_id"])  # pool index (store / database row)
-    idx = {
-        "train": position.loc[subset["gdb_id"]].to_numpy(),
-        "val": position.loc[validation_for(split, snakemake.params.subset_definition,
-                                           settings["training"].get("validation", "subset_sizes"))["gdb_id"]].to_numpy(),
-        "test": np.flatnonzero(split["split"].to_numpy() == "test"),
-    }
-    loss = settings["loss"]
-    weights = loss_weights(loss["weighting"], split["n_atoms"].to_numpy(), train_sizes=subset["n_atoms"].to_numpy(),
-                           rate=loss["rate"], alpha=loss["alpha"])
-    log.info("loss weighting %s: weights of training molecules from %.3g to %.3g", loss["weighting"],
-             weights[idx["train"]].min(), weights[idx["train"]].max())
-    atomref = None
-    if settings["model"]["energy_reference"] == "fitted":
-        energies = pd.read_parquet(snakemake.input.table, columns=["gdb_id", "U0"])
-        fitted_on = linear_reference.reference_molecules(split, subset, settings["model"])
-        reference = linear_reference.fit(fitted_on.merge(energies, on="gdb_id"), intercept=False)
-        atomref = linear_reference.atom_energies_by_number(reference)
-        log.info("atom energies fitted on %d training molecules (eV): %s", len(fitted_on), ", ".join(f"{e} {v:.4f}" for e, v in reference.coefficients.items()))
+    idx, weights, atomref = training_inputs(split, subset, snakemake.input.table, settings,
+                                            snakemake.params.subset_definition, log)
     timing = train(snakemake.input.data, idx, weights, settings, int(snakemake.wildcards.seed),
                    out.model.rsplit("/", 1)[0], threads=snakemake.threads, atomref=atomref,
-                   n_training_set=int((split["split"] == "train").sum()),
+                   n_training_set=n_training_set(split),
                    # from the config, not a param of the rule: turning TensorBoard off or on re-trains nothing
                    tensorboard=snakemake.config["tensorboard"])
 
@@ -79,3 +61,40 @@ def run(snakemake, gpu=None) -> None:
         log.info("job %.1f s: training %.1f s, outside training %.1f s (start-up %.1f s, the rest %.1f s)",
                  timing["job_seconds"], timing["train_seconds"], outside, startup, outside - startup)
     write_text(out.timing, json.dumps(timing, indent=2))
+
+
+def n_training_set(split: pd.DataFrame) -> int:
+    """Molecules of the whole training set (the equal_steps budget's reference)."""
+    return int((split["split"] == "train").sum())
+
+
+def training_inputs(split: pd.DataFrame, subset: pd.DataFrame, table, settings: dict, subset_definition: dict,
+                    log=None) -> tuple[dict, np.ndarray, np.ndarray | None]:
+    """(pool indices of train/val/test, every pool molecule's loss weight, fitted atom energies or None) of a run.
+
+    ``split``/``subset``: the split and the run's subset tables; ``table``: the metadata table's path (U0).
+    """
+    check_batch_fits(settings["subset"], len(subset), settings["training"]["batch_size"], settings["name"])
+    position = pd.Series(np.arange(len(split)), index=split["gdb_id"])  # pool index (store / database row)
+    idx = {
+        "train": position.loc[subset["gdb_id"]].to_numpy(),
+        "val": position.loc[validation_for(split, subset_definition,
+                                           settings["training"].get("validation", "subset_sizes"))["gdb_id"]].to_numpy(),
+        "test": np.flatnonzero(split["split"].to_numpy() == "test"),
+    }
+    loss = settings["loss"]
+    weights = loss_weights(loss["weighting"], split["n_atoms"].to_numpy(), train_sizes=subset["n_atoms"].to_numpy(),
+                           rate=loss["rate"], alpha=loss["alpha"])
+    if log:
+        log.info("loss weighting %s: weights of training molecules from %.3g to %.3g", loss["weighting"],
+                 weights[idx["train"]].min(), weights[idx["train"]].max())
+    atomref = None
+    if settings["model"]["energy_reference"] == "fitted":
+        energies = pd.read_parquet(table, columns=["gdb_id", "U0"])
+        fitted_on = linear_reference.reference_molecules(split, subset, settings["model"])
+        reference = linear_reference.fit(fitted_on.merge(energies, on="gdb_id"), intercept=False)
+        atomref = linear_reference.atom_energies_by_number(reference)
+        if log:
+            log.info("atom energies fitted on %d training molecules (eV): %s", len(fitted_on),
+                     ", ".join(f"{e} {v:.4f}" for e, v in reference.coefficients.items()))
+    return idx, weights, atomref

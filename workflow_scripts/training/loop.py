@@ -23,6 +23,7 @@ from workflow_scripts.training.callbacks import StudyLog, WeightAverage
 from workflow_scripts.training.checkpoints import resume_step
 from workflow_scripts.training.devices import torch_device
 from workflow_scripts.training.model import build_model, save_model
+from workflow_scripts.training.precision import float32_matmuls, lightning_precision
 from workflow_scripts.run_files import BEST, CHECKPOINTS, LAST, MODEL, TRAIN_LOG, VAL_LOG
 from workflow_scripts.training.task import TrainingError, WeightedU0Task
 from workflow_scripts.training.tensorboard_log import tensorboard_logging
@@ -63,14 +64,15 @@ def train(
     trainer, study_log, checkpoint = _trainer(settings, seed, budget, out_dir, resumed_at, tensorboard, progress_bar)
     chunk = task.chunk_molecules
     log.info(
-        "training %s seed %d on %s: %d train / %d val molecules, batch %d%s, %d steps (%d epochs, budget rule %s)%s",
-        name, seed, device.type, n_train, len(idx["val"]), training["batch_size"],
+        "training %s seed %d on %s in precision %s: %d train / %d val molecules, batch %d%s, %d steps (%d epochs, "
+        "budget rule %s)%s", name, seed, device.type, training["precision"], n_train, len(idx["val"]), training["batch_size"],
         f" in chunks of {chunk}" if chunk and chunk < training["batch_size"] else "", budget.steps, budget.epochs,
         training["budget"], f", resuming from {work_dir / LAST}" if resumed_at is not None else "",
     )
     start = time.perf_counter()
-    _fit(trainer, task, datamodule, study_log, training["batch_size"],
-         ckpt_path=str(work_dir / LAST) if resumed_at is not None else None)
+    with float32_matmuls(training["precision"], device):
+        _fit(trainer, task, datamodule, study_log, training["batch_size"],
+             ckpt_path=str(work_dir / LAST) if resumed_at is not None else None)
     train_seconds = time.perf_counter() - start
 
     _publish_logs(work_dir, out_dir)
@@ -130,6 +132,7 @@ def _trainer(settings: dict, seed: int, budget: StepBudget, out_dir: Path, resum
         check_val_every_n_epoch=budget.validate_every,
         accelerator="auto",
         devices=1,
+        precision=lightning_precision(training["precision"]),  # autocast around each step: precision.py
         callbacks=callbacks + logging_callbacks,
         logger=logger,
         enable_progress_bar=sys.stderr.isatty() if progress_bar is None else progress_bar,

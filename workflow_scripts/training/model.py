@@ -20,6 +20,7 @@ from workflow_scripts.files.atomic import atomic_path
 from workflow_scripts import representations
 from workflow_scripts.properties import U0, ZMAX
 from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet
+from workflow_scripts.training.precision import Float32Atomwise
 
 
 def build_representation(model_settings: dict) -> nn.Module:
@@ -65,7 +66,8 @@ def build_model(model_settings: dict, atomref: np.ndarray | None = None) -> spk.
     return spk.model.NeuralNetworkPotential(
         representation=build_representation(model_settings),
         input_modules=[spk.atomistic.PairwiseDistances()],
-        output_modules=[spk.atomistic.Atomwise(n_in=n_atom_basis, output_key=U0, aggregation_mode="sum")],
+        # float32 under bf16-mixed, SchNetPack's Atomwise otherwise (precision.py)
+        output_modules=[Float32Atomwise(n_in=n_atom_basis, output_key=U0, aggregation_mode="sum")],
         postprocessors=[trn.CastTo64(), offsets],
     )
 

@@ -12,6 +12,9 @@ calculator run its models as plain SchNet) and changes only ``forward``:
   accumulating ``index_put``, several times slower on a CPU).
 
 Energies and gradients equal SchNetPack's SchNet's within float rounding (tests/unit/test_pair_symmetric_schnet.py).
+
+Under bf16 autocast (``training.precision: bf16-mixed``, precision.py) the per-pair work runs in bfloat16 and the
+per-atom work in float32: see ``_interaction_bf16``. Without autocast nothing changes (float32 throughout).
 The shortcut needs a neighbor list holding both directions of each pair and no pair of an atom with its own
 periodic image (the packed path's and SchNetPack's ASE lists for molecules); any other list (checked pair by
 pair) falls back to SchNetPack's own forward.
@@ -50,8 +53,12 @@ class PairSymmetricSchNet(spk.representation.SchNet):
         x = self.embedding(inputs[props.Z])
         for embedding in self.electronic_embeddings:
             x = x + embedding(x, inputs)
+        interaction_step = self._interaction
+        if autocast_bf16(x.device):  # the filter's inputs cast once, not by autocast in every interaction
+            interaction_step = self._interaction_bf16
+            f_ij, rcut_ij = f_ij.to(torch.bfloat16), rcut_ij.to(torch.bfloat16)
         for interaction in self.interactions:
-            x = x + self._interaction(interaction, x, f_ij, rcut_ij, receivers, senders)
+            x = x + interaction_step(interaction, x, f_ij, rcut_ij, receivers, senders)
         inputs["scalar_representation"] = x
         return inputs
 
@@ -63,6 +70,29 @@ class PairSymmetricSchNet(spk.representation.SchNet):
         messages = h.index_select(0, senders) * torch.cat([w_ij, w_ij])
         summed = torch.zeros_like(h).index_add_(0, receivers, messages)
         return block.f2out(summed)
+
+    @staticmethod
+    def _interaction_bf16(block: nn.Module, x, f_ij, rcut_ij, receivers, senders) -> torch.Tensor:
+        """``_interaction`` under bf16 autocast: bfloat16 where the work is per pair, float32 per atom.
+
+        bfloat16 (8-bit mantissa): the filter network (its two dense layers over every pair are most of a step),
+        the cutoff's product and each pair's message. float32: the radial basis and cutoff themselves (inputs
+        to the filter, computed before), the per-atom layers ``in2f`` and ``f2out`` (a 17th of the pairs' work),
+        each atom's sum of its messages (about 18 terms; in bfloat16 its rounding would grow with the count)
+        and the residual ``x``. ``f_ij`` and ``rcut_ij`` come in as bfloat16 (cast once per forward). Measured in tests/unit/test_precision.py and docs/benchmarks.md.
+        """
+        with torch.autocast(x.device.type, enabled=False):
+            h = block.in2f(x)
+        w_ij = block.filter_network(f_ij) * rcut_ij  # autocast: bfloat16 matmuls
+        messages = h.to(w_ij.dtype).index_select(0, senders) * torch.cat([w_ij, w_ij])
+        summed = torch.zeros_like(h).index_add_(0, receivers, messages.float())
+        with torch.autocast(x.device.type, enabled=False):
+            return block.f2out(summed)
+
+
+def autocast_bf16(device: torch.device) -> bool:
+    """Whether bf16 autocast is on for ``device``'s type (Lightning's bf16-mixed turns it on around each step)."""
+    return torch.is_autocast_enabled(device.type) and torch.get_autocast_dtype(device.type) == torch.bfloat16
 
 
 def without_denormals(features: torch.Tensor) -> torch.Tensor:
