@@ -1,6 +1,7 @@
 """Trained models people can use, through the real Snakefile at the tiny scale: the SchNetPack export, rule
 predict on the shipped example molecules, TensorBoard logs, and damaged files made again by the next run."""
 
+import json
 import shutil
 import time
 
