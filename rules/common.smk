@@ -9,7 +9,11 @@ import sys
 sys.path.insert(0, workflow.basedir)
 
 from workflow_scripts.config.validation import check_duplicate_keys, validate_config
-from workflow_scripts.config.experiments import cross_studies, scale_settings, study_name
+from workflow_scripts.config.experiments import (
+    cross_studies,
+    scale_settings,
+    study_name,
+)
 from snakemake.utils import validate
 
 for _configfile in workflow.configfiles:

@@ -4,6 +4,7 @@
 # (workflow_scripts/run_cross_study.py), then this rule gathers them; its
 # inputs come from rules/common.smk (cross_study_inputs).
 
+
 rule cross_study:
     input:
         unpack(cross_study_inputs),

@@ -72,12 +72,13 @@ def started_jobs(text: str) -> list[str]:
     return [line.split()[1].rstrip(":") for line in text.splitlines() if line.startswith(("rule ", "localrule "))]
 
 
-def run_and_kill(workdir: Path, after: str | None, delay: float, timeout: float = 300):
+def run_and_kill(workdir: Path, after: str | None, delay: float, before: str | None = None, timeout: float = 300):
     """Start the workflow; once ``after`` happened, wait ``delay`` s and SIGKILL it with every job it started.
 
-    ``after``: None (at once), a rule (a job of it started), or a path under workdir (it exists).
-    Returns the jobs started in this run and whether ``after`` had happened when the kill landed, or None when
-    the workflow finished before the kill.
+    ``after``: None (at once), a rule (a job of it started), or a path under workdir (it exists). ``before``: a
+    path under workdir that must not exist yet when the kill lands (the kill is then skipped: it would miss).
+    Returns the jobs started in this run and whether the kill landed after ``after`` and before ``before``, or
+    None when the workflow finished before the kill.
     """
     log = workdir / "snakemake.out"
     offset = log.stat().st_size if log.exists() else 0
@@ -100,7 +101,8 @@ def run_and_kill(workdir: Path, after: str | None, delay: float, timeout: float 
         process.wait(timeout=delay)
         return None
     except subprocess.TimeoutExpired:
-        landed_after = happened()  # checked just before the kill, so it held when the kill landed
+        # checked just before the kill, so it held when the kill landed
+        landed_after = happened() and not (before and (workdir / before).exists())
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         return started_jobs(log.read_text()[offset:]), landed_after
@@ -120,16 +122,19 @@ def test_killed_at_random_moments_and_rerun_gives_the_same_results(reference, tm
     workdir.mkdir()
     rng = random.Random(KILL_SEED)
     kills = []
-    # three hard kills at random moments: in a training that has started (its log is there), in the middle of a
-    # training (after its first checkpoint), among the metrics and figures
-    for after, low, high in ((f"{RUNS[0]}/train.log", 0.0, 1.0), (f"{RUNS[1]}/checkpoints/last.ckpt", 0.0, 1.0),
-                             ("stratum_metrics", 0.0, 3.0)):
+    # three hard kills at random moments: in the middle of a training (after its first checkpoint, before it
+    # finished: the long one goes first, as tiny trainings can end before the workflow reaches a later kill), in
+    # a training that has started (its log is there), among the metrics and figures
+    for after, before, low, high in ((f"{RUNS[1]}/checkpoints/last.ckpt", f"{RUNS[1]}/timing.json", 0.0, 1.0),
+                                     (f"{RUNS[0]}/train.log", None, 0.0, 1.0),
+                                     ("stratum_metrics", None, 0.0, 3.0)):
         delay = rng.uniform(low, high)
-        killed = run_and_kill(workdir, after, delay)
+        killed = run_and_kill(workdir, after, delay, before)
         assert killed is not None, f"the study finished before the kill {delay:.1f} s after {after}"
-        started, landed_after = killed
-        # each kill lands where it is meant to: the training's log (or checkpoint) existed, the rule had started
-        assert landed_after, f"the kill {delay:.1f} s after {after} landed before it (jobs started: {started})"
+        started, landed = killed
+        # each kill lands where it is meant to: the training's log (or checkpoint) existed and the training had not
+        # finished, the rule had started
+        assert landed, f"the kill {delay:.1f} s after {after} missed (before {before}; jobs started: {started})"
         kills.append(f"{delay:.1f} s after {after} (jobs started: {', '.join(started)})")
         for path in outputs(workdir):  # nothing a kill leaves behind is a truncated file
             readable(path)
