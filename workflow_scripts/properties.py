@@ -40,12 +40,17 @@ ATOMREF_U0_HARTREE = {
 }
 
 
-def atomref_u0_ev() -> list[float]:
-    """U0 atom references in eV, indexed by atomic number (SchNetPack's atomref layout)."""
+def atomref_ev(hartree_by_element: dict) -> list[float]:
+    """Atom references (Hartree by element symbol) in eV, indexed by atomic number (SchNetPack's atomref layout)."""
     refs = [0.0] * ZMAX
-    for symbol, value in ATOMREF_U0_HARTREE.items():
+    for symbol, value in hartree_by_element.items():
         refs[ATOMIC_NUMBERS[symbol]] = value * HARTREE_TO_EV
     return refs
+
+
+def atomref_u0_ev() -> list[float]:
+    """U0 atom references in eV, indexed by atomic number (SchNetPack's atomref layout)."""
+    return atomref_ev(ATOMREF_U0_HARTREE)
 
 
 N_QM9_CHARACTERIZED = 130_831

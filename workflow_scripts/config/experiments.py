@@ -7,6 +7,7 @@ import copy
 import json
 
 from workflow_scripts.config import ConfigError
+from workflow_scripts import targets
 from workflow_scripts.representations import keep_own_settings
 
 
@@ -59,7 +60,7 @@ def scale_settings(config: dict) -> dict:
 
 
 # The thesis's target and model: a study of them is named by its scale alone.
-THESIS_TARGET, THESIS_REPRESENTATION = "U0", "schnet"
+THESIS_TARGET, THESIS_REPRESENTATION = targets.DEFAULT, "schnet"
 
 
 def study_name(config: dict) -> str:

@@ -1,4 +1,4 @@
-"""The network: SchNetPack's QM9 recipe for U0 with the study's energy reference, and the workflow's model.pt.
+"""The network: SchNetPack's QM9 recipe for the study's target (U0 by default) with its reference; model.pt.
 
 PairwiseDistances -> representation (SchNetPack's SchNet, PaiNN or SO3net) -> Atomwise sum; the energy reference
 (QM9's atom energies and the mean per atom, or per-element energies fitted on the training molecules) is added back
@@ -17,8 +17,9 @@ import torch
 from torch import nn
 
 from workflow_scripts.files.atomic import atomic_path
-from workflow_scripts import representations
-from workflow_scripts.properties import U0, ZMAX
+from workflow_scripts import representations, targets
+from workflow_scripts.properties import ZMAX
+from workflow_scripts.targets import Target
 from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet
 from workflow_scripts.training.precision import Float32Atomwise
 
@@ -48,27 +49,53 @@ def build_representation(model_settings: dict) -> nn.Module:
     raise ValueError(f"model.representation = {name!r}: choose one of {sorted(representations.LABELS)}")
 
 
-def build_model(model_settings: dict, atomref: np.ndarray | None = None) -> spk.model.NeuralNetworkPotential:
-    """The network for U0 as in SchNetPack's QM9 recipe (thesis Figure 2; its representation: build_representation).
+def output_module(target: Target, n_atom_basis: int) -> nn.Module:
+    """The target's output module: ``Atomwise`` summed over atoms (extensive) or averaged (intensive); for the
+    dipole moment SchNetPack's ``DipoleMoment`` (latent partial charges, the magnitude |sum q_i r_i|)."""
+    if target.output == "dipole":
+        return spk.atomistic.DipoleMoment(n_in=n_atom_basis, predict_magnitude=True, dipole_key=target.key)
+    # float32 under bf16-mixed, SchNetPack's Atomwise otherwise (precision.py)
+    return Float32Atomwise(n_in=n_atom_basis, output_key=target.key,
+                           aggregation_mode="sum" if target.extensive else "avg")
+
+
+def reference_offsets(target: Target, energy_reference: str, atomref: np.ndarray | None) -> list[nn.Module]:
+    """What is added back to the network's output (the reference the data pipeline removed from the targets).
+
+    Extensive: per-element values fitted on the training molecules (``fitted``), or QM9's atom references and
+    the training mean per atom (``qm9_atoms``, SchNetPack's QM9 recipe; for a property QM9 lists no atom
+    references of, the mean per atom alone). Intensive: the training mean, whatever ``energy_reference`` says:
+    SchNetPack's AddOffsets sums atom references over the atoms, which suits a sum and not a mean over atoms (a
+    fit on composition fractions would need a transform of its own), and an intensive property hardly grows
+    with the atoms anyway. The dipole moment's magnitude: none (it is not a sum of per-atom values).
+    """
+    if target.output == "dipole":
+        return []
+    if not target.extensive:
+        return [trn.AddOffsets(target.key, add_mean=True, add_atomrefs=False, is_extensive=False)]
+    if energy_reference == "fitted":
+        fitted = (torch.zeros(ZMAX, dtype=torch.float64) if atomref is None
+                  else torch.as_tensor(atomref, dtype=torch.float64))
+        return [trn.AddOffsets(target.key, add_mean=False, add_atomrefs=True, atomrefs=fitted)]
+    return [trn.AddOffsets(target.key, add_mean=True, add_atomrefs=target.atomref_hartree is not None)]
+
+
+def build_model(model_settings: dict, atomref: np.ndarray | None = None,
+                target: str = targets.DEFAULT) -> spk.model.NeuralNetworkPotential:
+    """The network for ``target`` (U0 by default) as in SchNetPack's QM9 recipe (thesis Figure 2; its
+    representation: build_representation; its output and reference: output_module, reference_offsets).
 
     ``model.energy_reference`` says what is added to the network's output: ``qm9_atoms``, SchNetPack's recipe
     (QM9's free-atom energies and the training mean per atom, set from the data module); ``fitted``, per-element
     energies fitted on the training molecules (``atomref``, eV by atomic number; zeros until a state_dict is
     loaded), so that the network learns only what the composition does not explain.
     """
-    n_atom_basis = model_settings["n_atom_basis"]
-    if model_settings["energy_reference"] == "fitted":
-        fitted = (torch.zeros(ZMAX, dtype=torch.float64) if atomref is None
-                  else torch.as_tensor(atomref, dtype=torch.float64))
-        offsets = trn.AddOffsets(U0, add_mean=False, add_atomrefs=True, atomrefs=fitted)
-    else:
-        offsets = trn.AddOffsets(U0, add_mean=True, add_atomrefs=True)
+    spec = targets.get(target)
     return spk.model.NeuralNetworkPotential(
         representation=build_representation(model_settings),
         input_modules=[spk.atomistic.PairwiseDistances()],
-        # float32 under bf16-mixed, SchNetPack's Atomwise otherwise (precision.py)
-        output_modules=[Float32Atomwise(n_in=n_atom_basis, output_key=U0, aggregation_mode="sum")],
-        postprocessors=[trn.CastTo64(), offsets],
+        output_modules=[output_module(spec, model_settings["n_atom_basis"])],
+        postprocessors=[trn.CastTo64(), *reference_offsets(spec, model_settings["energy_reference"], atomref)],
     )
 
 
@@ -86,7 +113,7 @@ def load_model(path) -> tuple[nn.Module, dict]:
     # models saved before these keys existed: SchNetPack's SchNet
     if settings["model"].setdefault("representation", representations.DEFAULT) == "schnet":
         settings["model"].setdefault("implementation", "schnetpack")
-    model = build_model(settings["model"])
+    model = build_model(settings["model"], target=settings.get("target", targets.DEFAULT))  # U0 before `target`
     for key, value in saved["state_dict"].items():
         # AddOffsets' mean is a shape-[] buffer after training, shape [1] when built
         owner, _, name = key.rpartition(".")
