@@ -24,9 +24,10 @@ from tests.conftest import run_snakemake, snakemake_command, tiny_config
 
 pytestmark = pytest.mark.workflow
 
-# Two trainings with a few epochs each, so that kills land in data, training and report jobs alike.
+# Two trainings, targeted long enough (about 10 s; tiny scale: 5% of the epochs) that a kill lands inside it,
+# so that kills land in data, training and report jobs alike.
 STUDY = tiny_config(
-    "baseline", "targeted", experiments={"targeted": {"training": {"epochs": 120, "early_stopping_patience": None}}}
+    "baseline", "targeted", experiments={"targeted": {"training": {"epochs": 2000, "early_stopping_patience": None}}}
 )
 # Byte for byte: the split and subsets. Within 1e-6 relative: metrics and predictions.
 EXACT = ["results/tiny/splits/split.parquet", "results/tiny/subsets/full.parquet", "results/tiny/subsets/more_than_17.parquet"]
