@@ -317,7 +317,7 @@ def cross_study_inputs(wildcards):
     for study in CROSS_STUDIES:
         for kind, paths in cross_study_files(study).items():
             files[f"{study['study']}_{kind}"] = paths
-            if study["study"] != study_name(config):
+            if f"results/{study['study']}" != RESULTS:
                 missing += [
                     p
                     for p in ([paths] if isinstance(paths, str) else paths)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workflow_scripts.properties import ATOMREF_U0_HARTREE, EV_TO_MEV, QM9_PROPERTIES, atomref_ev
+from workflow_scripts.properties import ATOMREF_U0_HARTREE, EV_TO_MEV, QM9_PROPERTIES, U0, atomref_ev
 
 DEFAULT = "U0"  # the thesis's target
 
@@ -79,7 +79,7 @@ def _same(name, key, display_unit, title, symbol, extensive, output="atomwise", 
 
 
 TARGETS: dict[str, Target] = {t.name: t for t in (
-    _energy("U0", "energy_U0", "the internal energy at 0 K", atomref=True,
+    _energy("U0", U0, "the internal energy at 0 K", atomref=True,
             anchors={"schnet": 14.0, "painn": 5.85}),
     _energy("U", "energy_U", "the internal energy at 298 K", atomref=True),
     _energy("H", "enthalpy_H", "the enthalpy at 298 K", atomref=True),

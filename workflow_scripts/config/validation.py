@@ -23,7 +23,7 @@ from workflow_scripts.targets import DEFAULT as DEFAULT_TARGET
 
 # The targets the stages follow end to end; the others stop here, before any compute, rather than train U0 in a
 # folder named after them.
-RUNNABLE_TARGETS = ("U0",)
+RUNNABLE_TARGETS = (DEFAULT_TARGET,)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 # Keys an older config.yaml may still state: old name -> new name (same values).
