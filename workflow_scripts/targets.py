@@ -30,6 +30,12 @@ _ATOMREF_HARTREE = {
 }
 
 
+# column-name forms of the units (no ^ or / in a column name)
+_TAG = {"eV": "eV", "meV": "meV", "D": "D", "Bohr^3": "Bohr3", "Bohr^2": "Bohr2", "cal/mol/K": "cal_molK"}
+_SQUARED_TAG = {"eV": "eV2", "D": "D2", "Bohr^3": "Bohr6", "Bohr^2": "Bohr4", "cal/mol/K": "cal_molK2"}
+_SQUARED_LABEL = {"eV": "eV²", "D": "D²", "Bohr^3": "Bohr⁶", "Bohr^2": "Bohr⁴", "cal/mol/K": "(cal/mol/K)²"}
+
+
 @dataclass(frozen=True)
 class Target:
     name: str            # config ``target`` and the metadata table's column
@@ -52,8 +58,37 @@ class Target:
     @property
     def unit_tag(self) -> str:
         """The unit as it appears in column names: ``mae_meV``, ``mae_D``, ``mae_Bohr3``."""
-        return {"meV": "meV", "D": "D", "Bohr^3": "Bohr3", "Bohr^2": "Bohr2", "cal/mol/K": "cal_molK"}[
-            self.display_unit]
+        return _TAG[self.display_unit]
+
+    @property
+    def stored_tag(self) -> str:
+        """The stored unit as it appears in column names: ``U0_true_eV``, ``mu_pred_D``."""
+        return _TAG[self.unit]
+
+    @property
+    def true_column(self) -> str:
+        """The predictions table's column of the reference value (stored unit): ``U0_true_eV``."""
+        return f"{self.name}_true_{self.stored_tag}"
+
+    @property
+    def pred_column(self) -> str:
+        """The predictions table's column of the predicted value (stored unit): ``U0_pred_eV``."""
+        return f"{self.name}_pred_{self.stored_tag}"
+
+    def metric(self, name: str) -> str:
+        """A metric column in the display unit: ``metric("mae")`` is ``mae_meV`` for the energies (the thesis's
+        U0 study's names, unchanged), ``mae_D`` for the dipole moment; ``metric("mae_ci_low")``: ``mae_ci_low_meV``."""
+        return f"{name}_{self.unit_tag}"
+
+    @property
+    def mse_column(self) -> str:
+        """The MSE column, in the stored unit squared (the thesis's Table 2 reports U0's MSE in eV^2): ``mse_eV2``."""
+        return f"mse_{_SQUARED_TAG[self.unit]}"
+
+    @property
+    def squared_unit(self) -> str:
+        """The stored unit squared, for labels: 'eV²', 'D²'."""
+        return _SQUARED_LABEL[self.unit]
 
     def atomref_ev(self) -> list[float] | None:
         """QM9's atom references in the stored unit (eV), by atomic number (SchNetPack's layout); None where QM9
@@ -112,6 +147,12 @@ def get(name: str) -> Target:
 def target_of(config: dict) -> Target:
     """The study's target (config ``target``, U0 by default)."""
     return get(config.get("target", DEFAULT))
+
+
+def of_settings(settings: dict) -> Target:
+    """A run's target from its settings (model.pt, the experiment): ``target`` is there only where it is not U0, so
+    the thesis study's settings, and with them its trainings' identity, stay as they were."""
+    return get(settings.get("target", DEFAULT))
 
 
 def anchor(target: Target, representation: str) -> float | None:

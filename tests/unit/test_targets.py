@@ -101,3 +101,16 @@ def test_a_target_the_stages_do_not_follow_yet_stops_before_any_compute(base_con
     config["target"] = "gap"
     with pytest.raises(ConfigError, match=r"target = 'gap' is in the target table .* runnable: U0"):
         validate_config(config, validate=validate)
+
+
+@pytest.mark.parametrize("name, true, pred, mae, mse", [
+    ("U0", "U0_true_eV", "U0_pred_eV", "mae_meV", "mse_eV2"),  # the thesis study's names, unchanged
+    ("gap", "gap_true_eV", "gap_pred_eV", "mae_meV", "mse_eV2"),
+    ("mu", "mu_true_D", "mu_pred_D", "mae_D", "mse_D2"),
+    ("alpha", "alpha_true_Bohr3", "alpha_pred_Bohr3", "mae_Bohr3", "mse_Bohr6"),
+    ("Cv", "Cv_true_cal_molK", "Cv_pred_cal_molK", "mae_cal_molK", "mse_cal_molK2"),
+])
+def test_column_names_follow_the_target(name, true, pred, mae, mse):
+    target = TARGETS[name]
+    assert (target.true_column, target.pred_column, target.metric("mae"), target.mse_column) == (true, pred, mae, mse)
+    assert target.metric("mae_ci_low") == mae.replace("mae", "mae_ci_low")

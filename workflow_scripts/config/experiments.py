@@ -194,6 +194,8 @@ def expand_experiments(config: dict, apply_scale: bool = True, select: bool = Tr
                 name=name, base=base, part=entry["part"], source=f"experiments.{base}",
                 description=entry.get("description", ""), sweep_key=key, sweep_value=value,
             )
+            if config.get("target", targets.DEFAULT) != targets.DEFAULT:  # U0's settings stay as they were
+                experiment["target"] = config["target"]
             if apply_scale:
                 scale_experiment(experiment, scale_settings(config))
             experiments.append(experiment)
