@@ -1,4 +1,5 @@
-# The QM9 study workflow: SchNet on U0, error by molecule size and element.
+# The QM9 study workflow: SchNet on U0 (or any QM9 property, config target, and
+# SchNetPack representation), error by molecule size and element.
 # Rules read like the study's table of contents; their logic lives in
 # workflow_scripts/. Run: snakemake --cores 8   (dry run: snakemake -n)
 
@@ -69,7 +70,7 @@ rule all:
         rules.report.output.report,
 
 
-# U0 of your own molecules (config predict): snakemake --cores 2 predict
+# The study's target for your own molecules (config predict): snakemake --cores 2 predict
 rule predict:
     input:
         f"{RESULTS}/predict/{PREDICT_RUN}/predictions.csv",

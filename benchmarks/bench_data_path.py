@@ -9,7 +9,7 @@ cutoff 5 A; widths 128, the thesis default, and 38, its best), same initial weig
   SchNetPack's ASE, MatScipy and vesin neighbor lists (no workers) and the packed path; SchNetPack's fastest
   list makes its best recipe.
 - training by recipe, at each width and batch size: optimizer steps (next batch, move to the device, neighbor
-  list where the path builds it there, WeightedU0Task.training_step, backward, Adam; no Trainer) of
+  list where the path builds it there, WeightedTask.training_step, backward, Adam; no Trainer) of
     SchNetPack ASE    its AtomsDataModule with the ASE neighbor list and no loader workers;
     SchNetPack best   its fastest neighbor list and one loader worker per core;
     packed            the packed data path with SchNetPack's SchNet, whole batches (before the fast step);
@@ -59,7 +59,7 @@ from workflow_scripts.training.model import build_model  # noqa: E402
 from workflow_scripts.training.precision import BF16_MIXED, lightning_precision  # noqa: E402
 from pytorch_lightning.plugins.precision import MixedPrecision  # noqa: E402
 from workflow_scripts.training.schnetpack_data import data_module  # noqa: E402
-from workflow_scripts.training.task import WeightedU0Task  # noqa: E402
+from workflow_scripts.training.task import WeightedTask  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = {"n_atom_basis": 128, "n_interactions": 3, "n_rbf": 20, "model_cutoff": 5.0, "data_cutoff": 5.0,
@@ -302,7 +302,7 @@ def compare_recipes(args, packed: PackedDataModule, work: Path, best, device: to
     """Training steps of each recipe at each width and batch size; returns {(width, batch): {recipe: rate}}."""
     best_name, best_list = best
     workers = len(os.sched_getaffinity(0))
-    print(f"training by recipe (Adam, WeightedU0Task.training_step, no Trainer; alternating rounds of about "
+    print(f"training by recipe (Adam, WeightedTask.training_step, no Trainer; alternating rounds of about "
           f"{args.round_molecules} molecules per recipe, median of {args.rounds} rounds after one warm-up round):")
     print(f"  SchNetPack ASE: its ASE neighbor list, no loader workers (the workflow's schnetpack data path)")
     print(f"  SchNetPack best: its {best_name} neighbor list (its fastest here), {workers} loader workers (one per "
@@ -324,10 +324,10 @@ def compare_recipes(args, packed: PackedDataModule, work: Path, best, device: to
 def recipe_rates(args, packed, modules, width, batch, device) -> dict:
     model = {**MODEL, "n_atom_basis": width}
     torch.manual_seed(0)
-    tasks = {name: WeightedU0Task(build_model({**model, "implementation": "schnetpack"}), 1e-4, None, "bench")
+    tasks = {name: WeightedTask(build_model({**model, "implementation": "schnetpack"}), 1e-4, None, "bench")
              for name in RECIPES[:3]}
     fast = build_model({**model, "implementation": "pair_symmetric"})
-    tasks[RECIPES[3]] = WeightedU0Task(fast, 1e-4, None, "bench", chunk_molecules=chunk_molecules("auto", device))
+    tasks[RECIPES[3]] = WeightedTask(fast, 1e-4, None, "bench", chunk_molecules=chunk_molecules("auto", device))
     for name, task in tasks.items():
         task.model.initialize_transforms(modules[name])
         task.model.load_state_dict(tasks[RECIPES[0]].model.state_dict())  # the same initial weights
@@ -365,7 +365,7 @@ def precision_speedups(args, metadata: Path, work: Path, device: torch.device) -
     speedups = {}
     for width in args.widths:
         torch.manual_seed(0)
-        tasks = {name: WeightedU0Task(build_model({**MODEL, "n_atom_basis": width, "implementation": "pair_symmetric"}),
+        tasks = {name: WeightedTask(build_model({**MODEL, "n_atom_basis": width, "implementation": "pair_symmetric"}),
                                       1e-4, None, "bench", chunk_molecules=chunk_molecules("auto", device))
                  for name in ("fp32", BF16_MIXED)}
         for task in tasks.values():

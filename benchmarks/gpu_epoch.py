@@ -4,7 +4,7 @@ Usage: .venv/bin/python benchmarks/gpu_epoch.py --metadata results/data/qm9.parq
        [--molecules 0] [--spk-molecules 20000] [--representations schnet,painn] [--precisions "32 bf16-mixed"]
        [--batch 512] [--width 128] [--interactions 3] [--work DIR]
 
-Recipes, each at the thesis's batch and width (config.yaml defaults), with Adam and WeightedU0Task.training_step
+Recipes, each at the thesis's batch and width (config.yaml defaults), with Adam and WeightedTask.training_step
 (no Trainer, no validation), timed from the epoch's first batch to its last step, the device synchronized:
 - packed: the workflow's data path (molecules in memory, neighbor lists per batch on the device) over every
   sampled molecule but 200, and the workflow's step (pair-symmetric SchNet; PaiNN and SO3net run SchNetPack's).
@@ -46,7 +46,7 @@ from workflow_scripts.training.atoms_database import build_database  # noqa: E40
 from workflow_scripts.training.batch_chunks import chunk_molecules  # noqa: E402
 from workflow_scripts.training.model import build_model  # noqa: E402
 from workflow_scripts.training.packed_data import build_store, load_store  # noqa: E402
-from workflow_scripts.training.task import WeightedU0Task  # noqa: E402
+from workflow_scripts.training.task import WeightedTask  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 HELD_OUT = bench.N_VAL + bench.N_TEST  # sampled molecules the data modules keep for validation and test
@@ -157,7 +157,7 @@ def run(args) -> None:
                 model = build_model(model_settings(representation, args, implementation))
                 module = packed if recipe == "packed" else spk_module
                 chunk = chunk_molecules("auto", device) if recipe == "packed" else None
-                task = WeightedU0Task(model, 1e-4, None, "gpu_check", chunk_molecules=chunk)
+                task = WeightedTask(model, 1e-4, None, "gpu_check", chunk_molecules=chunk)
                 task.model.initialize_transforms(module)
                 task.to(device).train()
                 if recipe == "packed":

@@ -1,4 +1,4 @@
-# Your own molecules through one trained run (config predict): U0, with the
+# Your own molecules through one trained run (config predict): its target, with the
 # error the study measured for the molecules' size bin and element groups,
 # and a flag where they lie outside what the run was trained on.
 

@@ -25,8 +25,28 @@ CHECKPOINTS = "checkpoints"
 LAST = "last.ckpt"
 BEST = "best.ckpt"
 
-# Columns that readers of the curves rely on (the figures, the damaged-file checks).
-CURVE_COLUMNS = {
-    TRAIN_LOG: ["step", "epoch", "loss_mean", "mse_eV2", "lr"],
-    VAL_LOG: ["epoch", "step", "val_mse_eV2", "val_mae_meV"],
-}
+# Columns that readers of the curves rely on (the figures, the damaged-file checks): the loss and errors in the
+# target's units (targets.Target; U0's: mse_eV2, val_mae_meV).
+def curve_columns(target=None) -> dict[str, list[str]]:
+    from workflow_scripts import targets
+
+    target = target or targets.get(targets.DEFAULT)
+    return {
+        TRAIN_LOG: ["step", "epoch", "loss_mean", target.mse_column, "lr"],
+        VAL_LOG: ["epoch", "step", f"val_{target.mse_column}", target.metric("val_mae")],
+    }
+
+
+CURVE_COLUMNS = curve_columns()  # the thesis study's (U0)
+
+
+def _any_target(name: str) -> list:
+    """``name``'s curve columns where the target is not known (the damaged-file and resume checks): the columns
+    named after the target as a tuple of every target's name, any one of which will do."""
+    from workflow_scripts.targets import any_target
+
+    return [c if c in ("step", "epoch", "loss_mean", "lr") else any_target(lambda t: curve_columns(t)[name][i])
+            for i, c in enumerate(CURVE_COLUMNS[name])]
+
+
+ANY_TARGET_CURVE_COLUMNS = {name: _any_target(name) for name in CURVE_COLUMNS}

@@ -15,7 +15,7 @@ from workflow_scripts.training.packed_data import add_neighbor_list, molecule_ba
 from workflow_scripts.training.loop import train
 from workflow_scripts.training.model import build_model, load_model
 from workflow_scripts.training.schnetpack_data import data_module
-from workflow_scripts.training.task import WeightedU0Task
+from workflow_scripts.training.task import WeightedTask
 from workflow_scripts.properties import U0
 
 MODEL = {"n_atom_basis": 32, "n_interactions": 2, "n_rbf": 16, "data_cutoff": 5.0, "model_cutoff": 5.0,
@@ -79,7 +79,7 @@ def test_chunk_size_auto_depends_on_the_device():
 
 def gradient(batch, chunk):
     torch.manual_seed(0)
-    task = WeightedU0Task(build_model(MODEL), 1e-3, None, "chunks", chunk_molecules=chunk)
+    task = WeightedTask(build_model(MODEL), 1e-3, None, "chunks", chunk_molecules=chunk)
     loss = task.training_step({k: v.clone() for k, v in batch.items()}, 0)
     loss.backward()
     return {name: p.grad.clone() for name, p in task.named_parameters()}, task.batch_stats

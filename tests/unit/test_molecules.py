@@ -11,7 +11,7 @@ from ase.io import write
 from tests.unit.tiny_training import SETTINGS
 from workflow_scripts.evaluation.stratum_metrics import METRIC_COLUMNS
 from workflow_scripts.predict.molecules import (
-    MoleculeInputError, expected_errors, molecule_files, predict_u0, read_molecules,
+    MoleculeInputError, expected_errors, molecule_files, predict_property, read_molecules,
     readable_molecule_files,
 )
 from workflow_scripts.training.model import build_model
@@ -109,5 +109,5 @@ def test_an_element_beyond_the_models_embedding_is_named():
     model = build_model(SETTINGS["model"])
     fermium = Atoms(numbers=[100, 8], positions=[[0, 0, 0], [1.8, 0, 0]])
     with pytest.raises(MoleculeInputError, match="atomic number 100; the model knows 0 to 99"):
-        predict_u0(model, 4.0, [fermium])
-    assert np.isfinite(predict_u0(model, 4.0, [molecule("H2O"), molecule("CH4")])).all()
+        predict_property(model, 4.0, [fermium])
+    assert np.isfinite(predict_property(model, 4.0, [molecule("H2O"), molecule("CH4")])).all()

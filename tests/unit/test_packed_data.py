@@ -21,7 +21,7 @@ from workflow_scripts.training.packed_data import (
 from workflow_scripts.training.model import build_model
 from workflow_scripts.training.schnetpack_data import data_module
 from workflow_scripts.training.schnetpack_data import predict as predict_schnetpack
-from workflow_scripts.training.task import WeightedU0Task
+from workflow_scripts.training.task import WeightedTask
 
 CUTOFF = 4.0
 MODEL = {"n_atom_basis": 16, "n_interactions": 2, "n_rbf": 10, "data_cutoff": CUTOFF, "model_cutoff": 5.0,
@@ -99,7 +99,7 @@ def test_targets_are_remove_offsets_bit_for_bit(pool):
     remove = trn.RemoveOffsets(U0, remove_mean=True, remove_atomrefs=True, atomrefs=atomref, property_mean=mean)
     expected = []
     for i in range(len(big)):
-        molecule = molecule_batch(big, [i], big.u0)
+        molecule = molecule_batch(big, [i], big.values)
         expected.append(trn.CastTo32()(remove(molecule))[U0])
     assert torch.equal(torch.from_numpy(remove_offsets(big, mean, atomref)), torch.cat(expected))
 
@@ -110,9 +110,9 @@ def test_loss_on_the_same_batch_matches_schnetpack(modules, representation):
     spk_module, packed = modules
     model = with_representation(MODEL, representation)
     torch.manual_seed(0)
-    spk_task = WeightedU0Task(build_model(model), 1e-3, None, "spk")
+    spk_task = WeightedTask(build_model(model), 1e-3, None, "spk")
     spk_task.model.initialize_transforms(spk_module)
-    packed_task = WeightedU0Task(build_model(model), 1e-3, None, "packed")
+    packed_task = WeightedTask(build_model(model), 1e-3, None, "packed")
     packed_task.model.initialize_transforms(packed)
     for name, buffer in packed_task.model.postprocessors[1].named_buffers():  # AddOffsets: mean and atomref
         assert torch.allclose(buffer, spk_task.model.postprocessors[1].get_buffer(name), rtol=1e-12, atol=0), name
@@ -169,7 +169,7 @@ def test_training_batches_carry_weights_and_every_training_molecule_once(modules
 
 def test_lightning_fit_and_predict_with_the_packed_module(pool, tmp_path):
     packed = PackedDataModule(pool.store, pool.idx, pool.weights, 32, CUTOFF, seed=0)
-    task = WeightedU0Task(build_model(MODEL), 1e-3, None, "packed")
+    task = WeightedTask(build_model(MODEL), 1e-3, None, "packed")
     trainer = pl.Trainer(max_epochs=2, accelerator="cpu", logger=False, enable_progress_bar=False,
                          enable_model_summary=False, enable_checkpointing=False, default_root_dir=tmp_path)
     trainer.fit(task, datamodule=packed)  # the hooks: setup, initialize_transforms, set_epoch, batch transfer

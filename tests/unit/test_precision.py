@@ -14,7 +14,7 @@ from workflow_scripts.properties import U0
 from workflow_scripts.training.model import build_model
 from workflow_scripts.training.packed_data import PackedDataModule, load_store
 from workflow_scripts.training.precision import Float32Atomwise, float32_matmuls, lightning_precision
-from workflow_scripts.training.task import WeightedU0Task
+from workflow_scripts.training.task import WeightedTask
 
 # SchNet as the quick scale trains it (32 features, 2 interactions), on one batch of 64 molecules
 MODEL = {**PACKED["model"], "n_atom_basis": 32, "n_interactions": 2, "n_rbf": 20, "data_cutoff": 5.0,
@@ -33,7 +33,7 @@ def step_inputs(pool):  # noqa: F811
 def one_step(module, batch, precision, implementation="pair_symmetric"):
     """(gradients flattened, network energies) of one training step in ``precision`` (Lightning's own autocast)."""
     torch.manual_seed(0)
-    task = WeightedU0Task(build_model({**MODEL, "implementation": implementation}), 1e-3, None, "tiny",
+    task = WeightedTask(build_model({**MODEL, "implementation": implementation}), 1e-3, None, "tiny",
                           chunk_molecules=32)  # two chunks: the chunked backward under autocast too
     task.model.initialize_transforms(module)
     # Lightning's own plugin for bf16-mixed: the autocast a Trainer puts around each step

@@ -249,7 +249,7 @@ def _tiny_training_status(pool, tmp_path, lr: float, failure: dict) -> dict:
     model, settings = load_model(out / "model.pt")
     store = packed_data.load_store(root / "pool.npz")
     predicted = packed_data.predict(model, store, idx["test"], settings["model"]["data_cutoff"])
-    test_mae = 1000 * np.abs(predicted - store.u0[idx["test"]]).mean()
+    test_mae = 1000 * np.abs(predicted - store.values[idx["test"]]).mean()
     evaluation = yaml.safe_load((REPO / "config.yaml").read_text())["evaluation"]
     return run_status(pd.read_csv(out / "val_log.csv"), pd.read_csv(out / "train_log.csv"), test_mae,
                       reference_mae, evaluation["convergence"], failure)

@@ -18,7 +18,7 @@ from workflow_scripts.training.callbacks import TRAIN_LOG_COLUMNS, VAL_LOG_COLUM
 from workflow_scripts.training.loop import train
 from workflow_scripts.training.model import build_model, load_model
 from workflow_scripts.training.schnetpack_data import data_module, predict
-from workflow_scripts.training.task import TrainingError, WeightedU0Task, cosine_factor
+from workflow_scripts.training.task import TrainingError, WeightedTask, cosine_factor
 
 def test_packed_and_schnetpack_paths_train_alike(pool, tmp_path):
     root, split, idx = pool
@@ -73,7 +73,7 @@ def test_weighted_loss_is_the_weighted_mean_of_squared_errors(pool, tmp_path):
     weights = np.linspace(1, 3, len(split))
     module = data_module(root / "pool.db", tmp_path, idx, 16, 4.0, weights)
     module.setup("fit")
-    task = WeightedU0Task(build_model(SETTINGS["model"]), 1e-3, None, "tiny")
+    task = WeightedTask(build_model(SETTINGS["model"]), 1e-3, None, "tiny")
     task.model.initialize_transforms(module)
     batch = next(iter(module.train_dataloader()))
     target = batch[U0].clone()
@@ -89,7 +89,7 @@ def test_non_finite_loss_names_experiment_and_step(pool, tmp_path):
     root, split, idx = pool
     module = data_module(root / "pool.db", tmp_path, idx, 16, 4.0, np.ones(len(split)))
     module.setup("fit")
-    task = WeightedU0Task(build_model(SETTINGS["model"]), 1e-3, None, "tiny")
+    task = WeightedTask(build_model(SETTINGS["model"]), 1e-3, None, "tiny")
     task.model.initialize_transforms(module)
     batch = dict(next(iter(module.train_dataloader())))
     batch[U0] = batch[U0] * float("nan")
@@ -192,7 +192,7 @@ def test_fitted_reference_run_trains_on_the_residual_and_predicts_total_energies
     # the fitted composition energies alone are within a few eV of U0; the model adds its residual to them
     composition = np.array([fitted_atomref[store.atomic_numbers[store.atoms_of(np.array([i]))]].sum()
                             for i in idx["test"]])
-    assert np.abs(predicted - store.u0[idx["test"]]).mean() < np.abs(composition - store.u0[idx["test"]]).mean() + 1.0
+    assert np.abs(predicted - store.values[idx["test"]]).mean() < np.abs(composition - store.values[idx["test"]]).mean() + 1.0
     assert np.abs(predicted - composition).max() < 20
 
 

@@ -8,7 +8,7 @@ from tests.conftest import REPO, tiny_pool
 from workflow_scripts.representations import OWN_KEYS, keep_own_settings
 from workflow_scripts.properties import U0
 from workflow_scripts.training import linear_reference
-from workflow_scripts.training.task import WeightedU0Task
+from workflow_scripts.training.task import WeightedTask
 
 SETTINGS = {
     "name": "tiny",
@@ -33,7 +33,7 @@ PACKED = {**SETTINGS, "training": {**SETTINGS["training"], "data_pipeline": "pac
 
 def fail_at_step(monkeypatch, step: int, error: BaseException | None = None):
     """Make training_step fail once global_step reaches ``step``: ``error`` raised, or the loss turned NaN."""
-    original = WeightedU0Task.training_step
+    original = WeightedTask.training_step
 
     def training_step(self, batch, batch_idx):
         if self.global_step >= step:
@@ -43,7 +43,7 @@ def fail_at_step(monkeypatch, step: int, error: BaseException | None = None):
             batch[U0] = batch[U0] * float("nan")
         return original(self, batch, batch_idx)
 
-    monkeypatch.setattr(WeightedU0Task, "training_step", training_step)
+    monkeypatch.setattr(WeightedTask, "training_step", training_step)
 
 
 def steps_per_epoch(idx, batch_size) -> int:

@@ -19,11 +19,6 @@ from workflow_scripts.data.splits import check_test_size, pool_counts
 from workflow_scripts.data.subsets import RANDOM_KEYS, is_random, size_range
 from workflow_scripts.properties import N_QM9_CHARACTERIZED
 from workflow_scripts.representations import LABELS
-from workflow_scripts.targets import DEFAULT as DEFAULT_TARGET
-
-# The targets the stages follow end to end; the others stop here, before any compute, rather than train U0 in a
-# folder named after them.
-RUNNABLE_TARGETS = (DEFAULT_TARGET,)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 # Keys an older config.yaml may still state: old name -> new name (same values).
@@ -272,12 +267,6 @@ def validate_config(config: dict, validate=None, command_line: dict | None = Non
 
 def check_semantics(config: dict) -> None:
     split = config["split"]
-    target = config.get("target", DEFAULT_TARGET)
-    if target not in RUNNABLE_TARGETS:
-        raise ConfigError(
-            f"config: target = {target!r} is in the target table (workflow_scripts/targets.py), but the "
-            f"training, evaluation and report do not follow it yet (issue 22); runnable: {', '.join(RUNNABLE_TARGETS)}"
-        )
     for name, subset in config["subsets"].items():
         low, high = size_range(subset)
         if low > high:

@@ -20,9 +20,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from workflow_scripts.properties import COUNT_COLUMNS
-from workflow_scripts.evaluation.stratum_metrics import METRIC_COLUMNS
-from workflow_scripts.evaluation.predictions import COLUMNS as PREDICTION_COLUMNS
-from workflow_scripts.run_files import CURVE_COLUMNS, RUN_OUTPUTS
+from workflow_scripts.evaluation.predictions import ROW_COLUMNS
+from workflow_scripts.run_files import ANY_TARGET_CURVE_COLUMNS, RUN_OUTPUTS
+from workflow_scripts.targets import any_target
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,10 @@ EXPECTED_COLUMNS = {
     "qm9.parquet": ["gdb_id", "n_atoms", "U0", "atomic_numbers", "positions"],
     "split.parquet": ["gdb_id", "n_atoms", *COUNT_COLUMNS, "split"],
     "subsets": ["gdb_id", "n_atoms", *COUNT_COLUMNS],
-    "predictions.parquet": PREDICTION_COLUMNS,
-    **{f"metrics_{kind}.csv": ["group", *METRIC_COLUMNS] for kind in ("by_size", "by_element", "overall")},
-    **CURVE_COLUMNS,
+    "predictions.parquet": [*ROW_COLUMNS, any_target(lambda t: t.true_column), any_target(lambda t: t.pred_column)],
+    **{f"metrics_{kind}.csv": ["group", "count", any_target(lambda t: t.metric("mae"))]
+       for kind in ("by_size", "by_element", "overall")},
+    **ANY_TARGET_CURVE_COLUMNS,
     "size_histogram.csv": ["n_atoms", "frequent"],
 }
 SCHNETPACK_MODEL = Path(RUN_OUTPUTS["export"]).name  # a pickled torch archive without a suffix
@@ -122,9 +123,17 @@ def check_inputs(paths, results: str = "results") -> None:
             check_file(path)
 
 
+def missing_columns(required, columns) -> list[str]:
+    """The ``required`` columns not among ``columns``; a tuple is one column named after the study's target, any
+    one of whose names will do (targets.any_target)."""
+    present = set(columns)
+    return [c if isinstance(c, str) else " or ".join(c) for c in required or ()
+            if (c not in present if isinstance(c, str) else not set(c) & present)]
+
+
 def _require(path, columns, rows: int, required) -> None:
     """``required`` columns (None: any) present, and some rows where columns are required."""
-    missing = [c for c in required or () if c not in columns]
+    missing = missing_columns(required, columns)
     if missing:
         raise damaged(path, f"no column {', '.join(missing)}")
     if required and rows == 0:

@@ -1,7 +1,8 @@
-"""A user's molecules through one trained run: U0, with the error the study measured for molecules like them.
+"""A user's molecules through one trained run: its target (U0, the gap, ...), with the error the study measured for
+molecules like them.
 
 Molecules come as xyz files (one or more molecules each, ASE's extended xyz reader) or ASE databases. Each gets
-its predicted U0 and the run's own test-set metrics for its stratum: the MAE (with its 95 % bootstrap interval)
+its predicted value and the run's own test-set metrics for its stratum: the MAE (with its 95 % bootstrap interval)
 of the test molecules of its size and of each element group it belongs to. A molecule outside what the run was
 trained on (a size no training molecule has, an element no training molecule holds) is flagged: the study's
 errors say nothing about it, and an element the model never saw makes its prediction meaningless.
@@ -16,7 +17,9 @@ import pandas as pd
 from ase import Atoms
 from ase.data import chemical_symbols
 
+from workflow_scripts import targets
 from workflow_scripts.properties import ELEMENTS, U0, contains
+from workflow_scripts.targets import Target
 
 MOLECULE_SUFFIXES = (".xyz", ".extxyz", ".db")
 
@@ -93,8 +96,10 @@ def read_molecules(paths) -> list[tuple[str, str, Atoms]]:
     return molecules
 
 
-def predict_u0(model, data_cutoff: float, molecules: list[Atoms], batch_size: int = 100) -> np.ndarray:
-    """U0 (eV) of each molecule: SchNetPack's AtomsConverter (ASE's neighbor list) and the model, as trained.
+def predict_property(model, data_cutoff: float, molecules: list[Atoms], batch_size: int = 100,
+                     key: str = U0) -> np.ndarray:
+    """The model's output ``key`` (its target, stored unit: U0 in eV) for each molecule: SchNetPack's
+    AtomsConverter (ASE's neighbor list) and the model, as trained.
 
     The model keeps its float32 weights and its energy reference's dtype, so a study molecule gets the value in
     its predictions.parquet (within float rounding of the pair order).
@@ -111,9 +116,9 @@ def predict_u0(model, data_cutoff: float, molecules: list[Atoms], batch_size: in
     converter = spk.interfaces.AtomsConverter(neighbor_list=trn.ASENeighborList(cutoff=data_cutoff), dtype=torch.float32)
     model = model.eval()
     with torch.no_grad():
-        energies = [model(converter(molecules[start:start + batch_size]))[U0].double()
-                    for start in range(0, len(molecules), batch_size)]
-    return torch.cat(energies).numpy()
+        values = [model(converter(molecules[start:start + batch_size]))[key].double()
+                  for start in range(0, len(molecules), batch_size)]
+    return torch.cat(values).numpy()
 
 
 def _symbols(atoms: Atoms) -> list[str]:
@@ -122,40 +127,40 @@ def _symbols(atoms: Atoms) -> list[str]:
     return sorted({chemical_symbols[z] for z in atoms.numbers}, key=lambda s: (order.get(s, len(order)), s))
 
 
-def _interval(row) -> str:
-    return f"{row['mae_meV']:.1f} [{row['mae_ci_low_meV']:.1f}, {row['mae_ci_high_meV']:.1f}]"
+def _interval(row, mae: tuple[str, str, str], decimals: int) -> str:
+    return f"{row[mae[0]]:.{decimals}f} [{row[mae[1]]:.{decimals}f}, {row[mae[2]]:.{decimals}f}]"
 
 
 def expected_errors(molecules: list[tuple[str, str, Atoms]], predicted: np.ndarray, by_size: pd.DataFrame,
-                    by_element: pd.DataFrame, trained_on: pd.DataFrame) -> pd.DataFrame:
-    """One row per molecule: prediction, its size bin's and element groups' test MAE (meV, 95 % CI), flags.
+                    by_element: pd.DataFrame, trained_on: pd.DataFrame, target: Target | None = None) -> pd.DataFrame:
+    """One row per molecule: prediction, its size bin's and element groups' test MAE (display unit, 95 % CI), flags.
 
     ``by_size`` and ``by_element`` are the run's metrics_by_size.csv and metrics_by_element.csv; ``trained_on``
     its training molecules (``n_atoms``, ``n_H`` .. ``n_F``). ``element_group`` is the molecule's element
     group with the largest MAE (every molecule holding that element, so groups overlap); ``element_groups``
     lists each of its groups. ``in_training_domain`` is false when its size or one of its elements occurs in
-    no training molecule; ``note`` says which.
+    no training molecule; ``note`` says which. Columns are named after ``target`` (U0 by default):
+    ``U0_pred_eV``, ``size_mae_meV``; ``mu_pred_D``, ``size_mae_D``.
     """
+    target = target or targets.get(targets.DEFAULT)
+    mae = tuple(target.metric(m) for m in ("mae", "mae_ci_low", "mae_ci_high"))
     sizes = by_size.assign(group=by_size["group"].astype(int)).set_index("group")
     groups = by_element.set_index("group")
     train_sizes = set(trained_on["n_atoms"].astype(int))
     train_elements = {e for e in ELEMENTS if contains(trained_on, e).any()}
     rows = []
-    for (name, path, atoms), energy in zip(molecules, predicted):
+    for (name, path, atoms), value in zip(molecules, predicted):
         n, symbols = len(atoms), _symbols(atoms)
         row = {"molecule": name, "file": Path(path).name, "formula": atoms.get_chemical_formula(), "n_atoms": n,
-               "U0_pred_eV": float(energy)}
+               target.pred_column: float(value)}
         size = sizes.loc[n] if n in sizes.index else None
-        row.update({"size_mae_meV": np.nan, "size_mae_ci_low_meV": np.nan, "size_mae_ci_high_meV": np.nan,
-                    "size_test_count": 0} if size is None else
-                   {"size_mae_meV": size["mae_meV"], "size_mae_ci_low_meV": size["mae_ci_low_meV"],
-                    "size_mae_ci_high_meV": size["mae_ci_high_meV"], "size_test_count": int(size["count"])})
+        row.update({**{f"size_{k}": (np.nan if size is None else size[k]) for k in mae},
+                    "size_test_count": 0 if size is None else int(size["count"])})
         known = [s for s in symbols if s in groups.index]
-        worst = max(known, key=lambda s: groups.loc[s, "mae_meV"]) if known else None
+        worst = max(known, key=lambda s: groups.loc[s, mae[0]]) if known else None
         row.update({"element_group": worst or "",
-                    **{f"element_{k}": (groups.loc[worst, k] if worst else np.nan)
-                       for k in ("mae_meV", "mae_ci_low_meV", "mae_ci_high_meV")},
-                    "element_groups": "; ".join(f"{s} {_interval(groups.loc[s])}" for s in known)})
+                    **{f"element_{k}": (groups.loc[worst, k] if worst else np.nan) for k in mae},
+                    "element_groups": "; ".join(f"{s} {_interval(groups.loc[s], mae, target.decimals)}" for s in known)})
         notes = []
         if n not in train_sizes:
             notes.append(f"size {n} is not among the training sizes ({min(train_sizes)} to {max(train_sizes)} atoms)")

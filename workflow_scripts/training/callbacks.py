@@ -11,15 +11,25 @@ import pytorch_lightning as pl
 import schnetpack as spk
 from torch_ema import ExponentialMovingAverage as EMA
 
+from workflow_scripts import targets
 from workflow_scripts.files.atomic import write_csv
-from workflow_scripts.properties import EV_TO_MEV
-from workflow_scripts.run_files import CURVE_COLUMNS, VAL_LOG
-from workflow_scripts.training.task import BATCH_STATS
+from workflow_scripts.run_files import VAL_LOG, curve_columns
+from workflow_scripts.targets import Target
+from workflow_scripts.training.task import batch_stats
 
 log = logging.getLogger(__name__)
 
-TRAIN_LOG_COLUMNS = ["step", "epoch", *BATCH_STATS, "lr"]
-VAL_LOG_COLUMNS = CURVE_COLUMNS[VAL_LOG]
+
+def train_log_columns(target: Target) -> list[str]:
+    return ["step", "epoch", *batch_stats(target), "lr"]
+
+
+def val_log_columns(target: Target) -> list[str]:
+    return curve_columns(target)[VAL_LOG]
+
+
+U0 = targets.get(targets.DEFAULT)
+TRAIN_LOG_COLUMNS, VAL_LOG_COLUMNS = train_log_columns(U0), val_log_columns(U0)  # the thesis study's
 
 
 class WeightAverage(spk.train.ExponentialMovingAverage):
@@ -45,8 +55,9 @@ class WeightAverage(spk.train.ExponentialMovingAverage):
 class StudyLog(pl.Callback):
     """Writes train_log.csv (per step) and val_log.csv (per epoch); plain progress lines."""
 
-    def __init__(self, train_csv, val_csv, every_seconds: float = 20.0, resume: bool = False):
+    def __init__(self, train_csv, val_csv, every_seconds: float = 20.0, resume: bool = False, target: Target = U0):
         self.train_csv, self.val_csv = Path(train_csv), Path(val_csv)
+        self.target = target
         self.every = every_seconds
         self.train_rows = pd.read_csv(self.train_csv).to_dict("records") if resume and self.train_csv.exists() else []
         self.val_rows = pd.read_csv(self.val_csv).to_dict("records") if resume and self.val_csv.exists() else []
@@ -78,19 +89,18 @@ class StudyLog(pl.Callback):
         if trainer.sanity_checking:
             return
         metrics = trainer.callback_metrics
-        row = {
-            "epoch": trainer.current_epoch,
-            "step": trainer.global_step,
-            "val_mse_eV2": float(metrics["val_loss"]),
-            "val_mae_meV": EV_TO_MEV * float(metrics["val_mae"]),
-        }
+        target = self.target
+        mse, mae = val_log_columns(target)[2:]
+        # the task logs the stored unit (eV): MSE stays in it (the thesis's eV^2), the MAE goes to the display unit
+        row = {"epoch": trainer.current_epoch, "step": trainer.global_step,
+               mse: float(metrics["val_loss"]), mae: target.factor * float(metrics["val_mae"])}
         self.val_rows.append(row)
         log.info(
-            "epoch %d/%d done: validation MSE %.4g eV^2, MAE %.1f meV",
-            trainer.current_epoch + 1, trainer.max_epochs, row["val_mse_eV2"], row["val_mae_meV"],
+            "epoch %d/%d done: validation MSE %.4g %s, MAE %.4g %s", trainer.current_epoch + 1,
+            trainer.max_epochs, row[mse], target.squared_unit, row[mae], target.display_unit,
         )
         self.flush()
 
     def flush(self):
-        write_csv(pd.DataFrame(self.train_rows, columns=TRAIN_LOG_COLUMNS), self.train_csv)
-        write_csv(pd.DataFrame(self.val_rows, columns=VAL_LOG_COLUMNS), self.val_csv)
+        write_csv(pd.DataFrame(self.train_rows, columns=train_log_columns(self.target)), self.train_csv)
+        write_csv(pd.DataFrame(self.val_rows, columns=val_log_columns(self.target)), self.val_csv)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from workflow_scripts.files.atomic import write_text
-from workflow_scripts.files.damage import DamagedFileError, parsed, torch_load
-from workflow_scripts.run_files import BEST, CURVE_COLUMNS, LAST, TRAIN_LOG, VAL_LOG
+from workflow_scripts.files.damage import DamagedFileError, missing_columns, parsed, torch_load
+from workflow_scripts.run_files import ANY_TARGET_CURVE_COLUMNS, BEST, LAST, TRAIN_LOG, VAL_LOG
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,10 @@ def whole_curve(path: Path, step: int) -> None:
     cell missing (a file cut short ends in half a row, which pandas reads as one with gaps), and for the training
     curve every step up to the checkpoint's (the curves are written at each validation, before the checkpoint)."""
     frame = pd.read_csv(path)
-    columns = CURVE_COLUMNS.get(path.name, ["step"])
-    missing = [c for c in columns if c not in frame]
+    missing = missing_columns(ANY_TARGET_CURVE_COLUMNS.get(path.name, ["step"]), frame.columns)
     if missing:
         raise ValueError(f"no column {', '.join(missing)}")
-    if frame[columns].isna().any().any():
+    if frame.isna().any().any():
         raise ValueError("a row is cut short")
     if path.name == TRAIN_LOG and not set(range(1, step + 1)) <= set(frame["step"].astype(int)):
         raise ValueError(f"it lacks steps up to the checkpoint's step {step}")

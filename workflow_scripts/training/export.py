@@ -4,8 +4,9 @@ The workflow keeps its models as weights and settings (``model.pt``, loaded with
 SchNetPack's tools load a whole pickled ``NeuralNetworkPotential`` instead (``schnetpack.utils.load_model``); the
 export is that object, built from SchNetPack's classes only, so that it loads where this repository is absent.
 It holds the input module (pairwise distances), the representation, the output module and the postprocessors that
-add the energy reference (QM9's or the fitted per-element energies), so a calculator feeding it its own neighbor list
-gets total energies in eV. The workflow never loads an export itself.
+add the reference (QM9's or the fitted per-element values), so a calculator feeding it its own neighbor list gets
+total energies in eV (U0, U, H, G: SchNetPack's ASE calculator); every target can be predicted by ``spkpredict``.
+The workflow never loads an export itself.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ import schnetpack.transform as trn
 import torch
 from torch import nn
 
-from workflow_scripts import representations
+from workflow_scripts import representations, targets
 from workflow_scripts.files.atomic import atomic_path, write_text
-from workflow_scripts.properties import U0
 from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet
 from workflow_scripts.training.precision import Float32Atomwise
 
@@ -34,24 +34,32 @@ def model_info(settings: dict, seed: int) -> dict:
     # SchNetPack's data module, so float32 reproduces the study's numbers and float64 would differ by meV
     # (their mean per atom stays float64 either way: keep_mean_float64).
     dtype = "float64" if settings["model"]["energy_reference"] == "fitted" else "float32"
-    return {
+    target = targets.of_settings(settings)
+    info = {
         "experiment": settings["name"],
         "seed": seed,
-        "energy_key": U0,
-        "energy_unit": "eV",
+        "target": target.name,
+        "output_key": target.key,  # the key of the model's output dict (and of spkpredict's)
+        "output_unit": target.unit,
         "position_unit": "Angstrom",
         "neighbor_list_cutoff": cutoff,
         "energy_reference": settings["model"]["energy_reference"],
         "representation": representations.label(settings["model"]),  # SchNetPack's class in the pickle
-        "calculator_dtype": dtype,
-        "ase_calculator": (
-            "schnetpack.interfaces.SpkCalculator(model=PATH, neighbor_list=schnetpack.transform.ASENeighborList("
-            f"cutoff={cutoff}), energy_key='{U0}', force_key=None, energy_unit='eV', position_unit='Angstrom', "
-            f"dtype=torch.{dtype})"
-        ),
         # write_interval=batch: the default (epoch) fails in SchNetPack 2.2.0 under Lightning 2.6
         "spkpredict": f"spkpredict modeldir=DIR datapath=DB.db outputdir=OUT cutoff={cutoff} write_interval=batch",
     }
+    if target.energy:  # an ASE calculator gives energies (and forces); the other properties are not one
+        info.update({
+            "energy_key": target.key,
+            "energy_unit": "eV",
+            "calculator_dtype": dtype,
+            "ase_calculator": (
+                "schnetpack.interfaces.SpkCalculator(model=PATH, neighbor_list=schnetpack.transform.ASENeighborList("
+                f"cutoff={cutoff}), energy_key='{target.key}', force_key=None, energy_unit='eV', "
+                f"position_unit='Angstrom', dtype=torch.{dtype})"
+            ),
+        })
+    return info
 
 
 def check_portable(model: nn.Module) -> None:

@@ -12,13 +12,14 @@ import numpy as np
 import pandas as pd
 
 from workflow_scripts.data.subsets import check_batch_fits, validation_for
-from workflow_scripts.evaluation.predictions import mae_meV, predictions_frame
+from workflow_scripts import targets
+from workflow_scripts.evaluation.predictions import mae_text, predictions_frame, true_values
 from workflow_scripts.files import logs
 from workflow_scripts.files.atomic import write_parquet, write_text
 from workflow_scripts.training import linear_reference, pipelines, resident
 from workflow_scripts.training.export import export_model
 from workflow_scripts.training.loop import train
-from workflow_scripts.training.model import load_model
+from workflow_scripts.training.model import load_model, uses_fitted_reference
 from workflow_scripts.training.weights import loss_weights
 
 
@@ -49,11 +50,11 @@ def run(snakemake, gpu=None) -> None:
     model, saved_settings = load_model(out.model)
     export_model(model, saved_settings, int(snakemake.wildcards.seed), out.export, out.export_info)
     predicted = pipelines.predict(model, saved_settings, snakemake.input.data, idx["test"])
-    frame = predictions_frame(split.iloc[idx["test"]], snakemake.input.table, predicted)
+    frame = predictions_frame(split.iloc[idx["test"]], snakemake.input.table, predicted,
+                              targets.of_settings(saved_settings))
     timing["eval_seconds"] = time.perf_counter() - start
     write_parquet(frame, out.predictions)
-    log.info("%d test molecules predicted in %.1f s; test MAE %.1f meV", len(frame), timing["eval_seconds"],
-             mae_meV(frame))
+    log.info("%d test molecules predicted in %.1f s; %s", len(frame), timing["eval_seconds"], mae_text(frame))
     timing["startup_seconds"] = startup
     timing["job_seconds"] = logs.seconds_since_process_start(job_pid)
     if startup is not None:
@@ -70,9 +71,9 @@ def n_training_set(split: pd.DataFrame) -> int:
 
 def training_inputs(split: pd.DataFrame, subset: pd.DataFrame, table, settings: dict, subset_definition: dict,
                     log=None) -> tuple[dict, np.ndarray, np.ndarray | None]:
-    """(pool indices of train/val/test, every pool molecule's loss weight, fitted atom energies or None) of a run.
+    """(pool indices of train/val/test, every pool molecule's loss weight, fitted per-element values or None) of a run.
 
-    ``split``/``subset``: the split and the run's subset tables; ``table``: the metadata table's path (U0).
+    ``split``/``subset``: the split and the run's subset tables; ``table``: the metadata table's path (the target).
     """
     check_batch_fits(settings["subset"], len(subset), settings["training"]["batch_size"], settings["name"])
     position = pd.Series(np.arange(len(split)), index=split["gdb_id"])  # pool index (store / database row)
@@ -88,13 +89,13 @@ def training_inputs(split: pd.DataFrame, subset: pd.DataFrame, table, settings: 
     if log:
         log.info("loss weighting %s: weights of training molecules from %.3g to %.3g", loss["weighting"],
                  weights[idx["train"]].min(), weights[idx["train"]].max())
-    atomref = None
-    if settings["model"]["energy_reference"] == "fitted":
-        energies = pd.read_parquet(table, columns=["gdb_id", "U0"])
+    atomref, target = None, targets.of_settings(settings)
+    if uses_fitted_reference(target, settings["model"]):
         fitted_on = linear_reference.reference_molecules(split, subset, settings["model"])
-        reference = linear_reference.fit(fitted_on.merge(energies, on="gdb_id"), intercept=False)
+        fitted_on = fitted_on.assign(**{target.name: true_values(table, fitted_on["gdb_id"], target)})
+        reference = linear_reference.fit(fitted_on, target.name, intercept=False)
         atomref = linear_reference.atom_energies_by_number(reference)
         if log:
-            log.info("atom energies fitted on %d training molecules (eV): %s", len(fitted_on),
-                     ", ".join(f"{e} {v:.4f}" for e, v in reference.coefficients.items()))
+            log.info("per-element %s fitted on %d training molecules (%s): %s", target.name, len(fitted_on),
+                     target.unit, ", ".join(f"{e} {v:.4f}" for e, v in reference.coefficients.items()))
     return idx, weights, atomref

@@ -1,9 +1,11 @@
-"""A reference baseline with no network and no training loop: U0 linear in the element counts.
+"""A reference baseline with no network and no training loop: the study's target linear in the element counts.
 
-U0 (eV) ~ intercept + sum over elements of coefficient * count, fitted by least
-squares on the training molecules only. Most of U0 is the sum of per-atom
-energies, so this is the floor any learned model must beat by a wide margin,
-and it shows which part of a model's per-stratum error is plain composition.
+target ~ intercept + sum over elements of coefficient * count, fitted by least
+squares on the training molecules only, in the target's stored unit (U0: eV).
+Most of U0 is the sum of per-atom energies, so this is the floor any learned
+model must beat by a wide margin, and it shows which part of a model's
+per-stratum error is plain composition; for an intensive property (the gap) it
+shows how much composition alone explains.
 
 An element absent from the training molecules (say, no F in a small subset)
 gets coefficient 0: the data say nothing about it, and 0 keeps predictions
@@ -23,26 +25,29 @@ from workflow_scripts.properties import ATOMIC_NUMBERS, COUNT_COLUMNS, ELEMENTS,
 
 @dataclass(frozen=True)
 class LinearReference:
-    """Fitted coefficients (eV per atom of each element) and intercept (eV)."""
+    """Fitted coefficients (stored unit per atom of each element: eV for U0) and intercept (stored unit)."""
 
     coefficients: dict[str, float]
     intercept: float
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
-        """U0 (eV) of each row of ``df`` from its ``n_H`` .. ``n_F`` columns."""
+        """The target (stored unit) of each row of ``df`` from its ``n_H`` .. ``n_F`` columns."""
         counts = df[list(COUNT_COLUMNS)].to_numpy(dtype=float)
         return self.intercept + counts @ np.array([self.coefficients[e] for e in ELEMENTS])
 
-    def to_dict(self) -> dict:
-        return {"coefficients_eV": dict(self.coefficients), "intercept_eV": self.intercept}
+    def to_dict(self, unit_tag: str = "eV") -> dict:
+        """The coefficients, named with the stored unit (``coefficients_eV``; ``coefficients_D`` for mu)."""
+        return {f"coefficients_{unit_tag}": dict(self.coefficients), f"intercept_{unit_tag}": self.intercept}
 
     @classmethod
-    def from_dict(cls, data: dict) -> LinearReference:
-        return cls({e: float(data["coefficients_eV"][e]) for e in ELEMENTS}, float(data["intercept_eV"]))
+    def from_dict(cls, data: dict, unit_tag: str = "eV") -> LinearReference:
+        coefficients = data[f"coefficients_{unit_tag}"]
+        return cls({e: float(coefficients[e]) for e in ELEMENTS}, float(data[f"intercept_{unit_tag}"]))
 
 
 def fit(train_df: pd.DataFrame, target: str = "U0", intercept: bool = True) -> LinearReference:
-    """Least-squares fit of ``target`` (eV; the metadata table's ``U0``) on the element counts.
+    """Least-squares fit of the column ``target`` (stored unit; the metadata table's ``U0`` by default) on the
+    element counts.
 
     ``intercept=False`` gives per-element energies only (U0 ~ sum of atom energies): the fitted atom
     references a SchNet model adds to its output (``model.energy_reference: fitted``).

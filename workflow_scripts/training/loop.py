@@ -15,6 +15,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from workflow_scripts import targets
 from workflow_scripts.files.atomic import atomic_path
 from workflow_scripts.training import pipelines
 from workflow_scripts.training.batch_chunks import chunk_molecules
@@ -22,10 +23,10 @@ from workflow_scripts.training.budget import StepBudget, step_budget
 from workflow_scripts.training.callbacks import StudyLog, WeightAverage
 from workflow_scripts.training.checkpoints import resume_step
 from workflow_scripts.training.devices import torch_device
-from workflow_scripts.training.model import build_model, save_model
+from workflow_scripts.training.model import build_model, save_model, uses_fitted_reference
 from workflow_scripts.training.precision import float32_matmuls, lightning_precision
 from workflow_scripts.run_files import BEST, CHECKPOINTS, LAST, MODEL, TRAIN_LOG, VAL_LOG
-from workflow_scripts.training.task import TrainingError, WeightedU0Task
+from workflow_scripts.training.task import TrainingError, WeightedTask
 from workflow_scripts.training.tensorboard_log import tensorboard_logging
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def train(
     torch.set_num_threads(threads)
     pl.seed_everything(seed, workers=True, verbose=False)
     name, training, n_train = settings["name"], settings["training"], len(idx["train"])
-    if settings["model"]["energy_reference"] == "fitted" and atomref is None:
+    if uses_fitted_reference(targets.of_settings(settings), settings["model"]) and atomref is None:
         raise ValueError(f"experiment {name}: model.energy_reference is fitted, but no fitted atom energies were given")
     budget = step_budget(training, n_train, n_training_set or n_train)
 
@@ -85,19 +86,20 @@ def train(
         "budget_rule": training["budget"],
         "device": "gpu" if device.type == "cuda" else "cpu",
         "threads": threads,
-        "best_val_mse_eV2": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else math.nan,
+        f"best_val_{targets.of_settings(settings).mse_column}": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else math.nan,
         "n_train": n_train,
         "n_val": len(idx["val"]),
         "resumed": resumed_at is not None,
     }
 
 
-def _task(settings: dict, atomref, budget: StepBudget, device: torch.device) -> WeightedU0Task:
-    """A fresh model in the weighted U0 task, with the run's optimizer, schedule and chunks for ``device``."""
+def _task(settings: dict, atomref, budget: StepBudget, device: torch.device) -> WeightedTask:
+    """A fresh model in the weighted task of the run's target, with the run's optimizer, schedule and chunks for ``device``."""
     training = settings["training"]
-    return WeightedU0Task(build_model(settings["model"], atomref), training["lr"], training["scheduler"],
-                          settings["name"], total_steps=budget.steps, validate_every=budget.validate_every,
-                          chunk_molecules=chunk_molecules(training["chunk_size"], device))
+    target = targets.of_settings(settings).name
+    return WeightedTask(build_model(settings["model"], atomref, target=target), training["lr"], training["scheduler"],
+                        settings["name"], total_steps=budget.steps, validate_every=budget.validate_every,
+                        chunk_molecules=chunk_molecules(training["chunk_size"], device), target=target)
 
 
 def _without_advice_we_chose_against() -> None:
@@ -117,7 +119,8 @@ def _trainer(settings: dict, seed: int, budget: StepBudget, out_dir: Path, resum
     # The logs grow beside the checkpoints (Snakemake deletes a failed job's
     # outputs) and are copied to the outputs at the end, so a resumed run
     # continues the curves it had.
-    study_log = StudyLog(work_dir / TRAIN_LOG, work_dir / VAL_LOG, resume=resumed_at is not None)
+    study_log = StudyLog(work_dir / TRAIN_LOG, work_dir / VAL_LOG, resume=resumed_at is not None,
+                         target=targets.of_settings(settings))
     checkpoint = pl.callbacks.ModelCheckpoint(
         dirpath=work_dir, filename=Path(BEST).stem, monitor="val_loss", save_top_k=1, save_last=True
     )
@@ -147,7 +150,7 @@ def _trainer(settings: dict, seed: int, budget: StepBudget, out_dir: Path, resum
     return trainer, study_log, checkpoint
 
 
-def _fit(trainer: pl.Trainer, task: WeightedU0Task, datamodule, study_log: StudyLog, batch_size: int,
+def _fit(trainer: pl.Trainer, task: WeightedTask, datamodule, study_log: StudyLog, batch_size: int,
          ckpt_path: str | None) -> None:
     """trainer.fit, from ``ckpt_path`` when resuming; a cancelled job or a full memory said in words."""
     try:
@@ -175,7 +178,7 @@ def _publish_logs(work_dir: Path, out_dir: Path) -> None:
             shutil.copyfile(work_dir / name, tmp)
 
 
-def _keep_best_model(task: WeightedU0Task, checkpoint, settings: dict, seed: int, out_dir: Path) -> None:
+def _keep_best_model(task: WeightedTask, checkpoint, settings: dict, seed: int, out_dir: Path) -> None:
     """model.pt from the checkpoint with the best validation loss (the last one if none was ranked)."""
     best = checkpoint.best_model_path or str(out_dir / CHECKPOINTS / LAST)
     task.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])

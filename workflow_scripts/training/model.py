@@ -59,6 +59,12 @@ def output_module(target: Target, n_atom_basis: int) -> nn.Module:
                            aggregation_mode="sum" if target.extensive else "avg")
 
 
+def uses_fitted_reference(target: Target, model_settings: dict) -> bool:
+    """Whether a run fits per-element values on its training molecules: ``model.energy_reference: fitted`` for an
+    extensive target (for an intensive one and the dipole moment the setting has no effect: reference_offsets)."""
+    return model_settings["energy_reference"] == "fitted" and target.extensive and target.output != "dipole"
+
+
 def reference_offsets(target: Target, energy_reference: str, atomref: np.ndarray | None) -> list[nn.Module]:
     """What is added back to the network's output (the reference the data pipeline removed from the targets).
 

@@ -26,7 +26,9 @@ from schnetpack.data.sampler import NumberOfAtomsCriterion, StratifiedSampler
 
 from workflow_scripts.files.atomic import atomic_path
 from workflow_scripts.training.devices import torch_device
-from workflow_scripts.properties import LOSS_WEIGHT, U0, atomref_u0_ev
+from workflow_scripts import targets
+from workflow_scripts.properties import LOSS_WEIGHT, ZMAX
+from workflow_scripts.targets import Target
 from workflow_scripts.data.metadata import read_geometry
 
 
@@ -41,8 +43,9 @@ class PackedStore:
     # float64, as in the database: SchNetPack builds the neighbor list from float64 positions and casts them to
     # float32 afterwards; keeping float64 gives the same pairs at the cutoff and the same float32 model inputs.
     positions: np.ndarray  # (A, 3) float64, Angstrom
-    u0: np.ndarray  # (M,) float64, eV
-    atomref: np.ndarray  # (ZMAX,) float64, eV, U0 atom references by atomic number
+    values: np.ndarray  # (M,) float64, the study's target in its stored unit (U0: eV)
+    atomref: np.ndarray  # (ZMAX,) float64, the target's QM9 atom references by atomic number (zeros: none)
+    target: np.ndarray  # () str, the target's name (targets.py): the store of one study holds one target
 
     def __len__(self) -> int:
         return len(self.gdb_id)
@@ -51,6 +54,11 @@ class PackedStore:
     def nbytes(self) -> int:
         return sum(getattr(self, f.name).nbytes for f in fields(self))
 
+    @property
+    def spec(self) -> Target:
+        """The target the store holds (targets.py)."""
+        return targets.get(str(self.target))
+
     def atoms_of(self, rows: np.ndarray) -> np.ndarray:
         """Atom indices of the molecules ``rows``, molecule after molecule."""
         n = self.n_atoms[rows]
@@ -58,19 +66,23 @@ class PackedStore:
         return np.repeat(first, n) + np.arange(n.sum())
 
 
-def build_store(metadata_path, gdb_ids, out_path) -> PackedStore:
-    """Write the molecules ``gdb_ids`` (in that order) from the metadata table to one uncompressed ``.npz``."""
+def build_store(metadata_path, gdb_ids, out_path, target: Target | None = None) -> PackedStore:
+    """Write the molecules ``gdb_ids`` (in that order) with ``target`` (U0 by default) from the metadata table to
+    one uncompressed ``.npz``."""
+    target = target or targets.get(targets.DEFAULT)
     gdb_ids = np.asarray(gdb_ids)
     ids, n_atoms, numbers, positions = read_geometry(metadata_path, gdb_ids)
-    energies = pq.read_table(metadata_path, columns=["gdb_id", "U0"]).to_pandas().set_index("gdb_id")["U0"]
+    values = pq.read_table(metadata_path, columns=["gdb_id", target.name]).to_pandas().set_index("gdb_id")[target.name]
+    atomref = target.atomref_ev()
     store = PackedStore(
         gdb_id=ids.astype(np.int32),
         n_atoms=n_atoms.astype(np.int64),
         atom_start=np.concatenate([[0], np.cumsum(n_atoms)]).astype(np.int64),
         atomic_numbers=numbers.astype(np.uint8),
         positions=np.array(positions, dtype=np.float64),  # copies: Arrow's buffers are read-only
-        u0=energies.loc[ids].to_numpy(np.float64, copy=True),
-        atomref=np.asarray(atomref_u0_ev(), dtype=np.float64),
+        values=values.loc[ids].to_numpy(np.float64, copy=True),
+        atomref=np.zeros(ZMAX) if atomref is None else np.asarray(atomref, dtype=np.float64),
+        target=np.array(target.name),
     )
     with atomic_path(out_path) as tmp, open(tmp, "wb") as file:  # a file object: np.savez would add ".npz"
         np.savez(file, **{f.name: getattr(store, f.name) for f in fields(store)})
@@ -128,7 +140,7 @@ def molecule_batch(store: PackedStore, rows, target=None, weight=None) -> dict[s
     Positions stay float64 until ``add_neighbor_list``. ``target`` and ``weight`` are arrays over the store;
     fancy indexing copies them, so in-place changes to the batch (calculate_stats makes some) stay in the batch.
     """
-    rows = np.asarray(rows, dtype=np.int64)
+    rows = np.array(rows, dtype=np.int64)  # a copy: torch.from_numpy warns about read-only arrays (pandas' views)
     n = store.n_atoms[rows]
     atoms = store.atoms_of(rows)
     m = len(rows)
@@ -142,7 +154,7 @@ def molecule_batch(store: PackedStore, rows, target=None, weight=None) -> dict[s
         props.idx_m: torch.from_numpy(np.repeat(np.arange(m), n)),
     }
     if target is not None:
-        batch[U0] = torch.from_numpy(target[rows])
+        batch[store.spec.key] = torch.from_numpy(target[rows])
     if weight is not None:
         batch[LOSS_WEIGHT] = torch.from_numpy(weight[rows])
     return batch
@@ -164,10 +176,13 @@ def atomref_sums(store: PackedStore, atomref: torch.Tensor) -> torch.Tensor:
     return sums
 
 
-def remove_offsets(store: PackedStore, mean: torch.Tensor, atomref: torch.Tensor) -> np.ndarray:
-    """Targets of every store molecule, as RemoveOffsets(U0, remove_mean, remove_atomrefs) then CastTo32 give."""
-    shifted = torch.from_numpy(store.u0) - mean.double() * torch.from_numpy(store.n_atoms)
-    return (shifted - atomref_sums(store, atomref)).float().numpy()
+def remove_offsets(store: PackedStore, mean: torch.Tensor, atomref: torch.Tensor | None,
+                   extensive: bool = True) -> np.ndarray:
+    """Targets of every store molecule, as RemoveOffsets(key, remove_mean, remove_atomrefs, is_extensive) then
+    CastTo32 give (``atomref`` None: remove_atomrefs off)."""
+    per_molecule = torch.from_numpy(store.n_atoms) if extensive else 1
+    shifted = torch.from_numpy(store.values) - mean.double() * per_molecule
+    return (shifted if atomref is None else shifted - atomref_sums(store, atomref)).float().numpy()
 
 
 class EpochBatchSampler(Sampler):
@@ -254,9 +269,11 @@ class PackedDataModule(pl.LightningDataModule):
     training batches only, as schnetpack_data.py's LossWeight is). Call ``setup()`` before use (Lightning does).
     Batches leave the loaders without neighbor pairs; ``on_after_batch_transfer`` adds them on the device.
 
-    ``fitted_atomref`` (float64, by atomic number): per-element energies fitted on the training molecules; the
-    targets are then U0 minus them (no mean removed), as the model's AddOffsets(atomrefs=...) adds them back.
-    Without it, the targets are SchNetPack's QM9 recipe: U0 minus the QM9 atom references and the mean per atom.
+    ``fitted_atomref`` (float64, by atomic number): per-element values fitted on the training molecules; the
+    targets are then the property minus them (no mean removed), as the model's AddOffsets(atomrefs=...) adds them
+    back. Without it, the targets are SchNetPack's QM9 recipe: the property minus the QM9 atom references (where
+    QM9 has them) and the mean per atom; for an intensive property minus the mean; the dipole moment as it is
+    (model.reference_offsets adds back the same).
     ``stratified``: draw training batches with SchNetPack's StratifiedSampler by number of atoms.
     """
 
@@ -270,7 +287,8 @@ class PackedDataModule(pl.LightningDataModule):
             raise ValueError(f"{len(self.weights)} loss weights for a store of {len(store)} molecules")
         self.fitted_atomref = None if fitted_atomref is None else torch.as_tensor(fitted_atomref, dtype=torch.float64)
         # float32, as SchNetPack's ASEAtomsData.atomrefs (torch.tensor of a list) gives them to the offset transforms
-        self.atomrefs = {U0: torch.tensor(store.atomref, dtype=torch.float32)}
+        self.key = store.spec.key
+        self.atomrefs = {self.key: torch.tensor(store.atomref, dtype=torch.float32)}
         self.stratified = stratified
         self._stats = {}
         self.splits: dict[str, PackedSplit] = {}
@@ -278,11 +296,17 @@ class PackedDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
+        spec = self.store.spec
         if self.fitted_atomref is not None:
             # float64 down to the residual, which float32 holds well (eV, not the 10^4 eV of U0)
-            target = (torch.from_numpy(self.store.u0) - atomref_sums(self.store, self.fitted_atomref)).float().numpy()
+            target = (torch.from_numpy(self.store.values)
+                      - atomref_sums(self.store, self.fitted_atomref)).float().numpy()
+        elif spec.output == "dipole":  # no offsets: the magnitude is not a sum of per-atom values
+            target = self.store.values.astype(np.float32)
         else:
-            target = remove_offsets(self.store, self.get_stats(U0, True, True)[0], self.atomrefs[U0])
+            atomrefs = spec.extensive and spec.atomref_hartree is not None
+            mean = self.get_stats(self.key, spec.extensive, atomrefs)[0]
+            target = remove_offsets(self.store, mean, self.atomrefs[self.key] if atomrefs else None, spec.extensive)
         weight = self.weights.astype(np.float32)  # LossWeight then CastTo32
         self.splits = {
             name: PackedSplit(self.store, rows, target, weight if name == "train" else None, self.atomrefs)
@@ -291,11 +315,11 @@ class PackedDataModule(pl.LightningDataModule):
 
     def get_stats(self, property: str, divide_by_atoms: bool, remove_atomref: bool):
         """(mean, std) over the training molecules, computed by SchNetPack's calculate_stats as AtomsDataModule does."""
-        if property != U0:
-            raise KeyError(f"the packed store holds {U0} only, not {property}")
+        if property != self.key:
+            raise KeyError(f"the packed store holds {self.key} only, not {property}")
         key = (property, divide_by_atoms, remove_atomref)
         if key not in self._stats:
-            raw = PackedSplit(self.store, self.idx["train"], self.store.u0, None, self.atomrefs)
+            raw = PackedSplit(self.store, self.idx["train"], self.store.values, None, self.atomrefs)
             batches = (raw[rows] for rows in EpochBatchSampler(raw.rows, self.batch_size, shuffle=False))
             atomref = self.atomrefs if remove_atomref else None
             self._stats[key] = calculate_stats(batches, {property: divide_by_atoms}, atomref)[property]
@@ -336,12 +360,13 @@ class PackedDataModule(pl.LightningDataModule):
 
 @torch.no_grad()
 def predict(model, store: PackedStore, rows, data_cutoff: float, batch_size: int = 256) -> np.ndarray:
-    """Predicted U0 (eV) of the store molecules ``rows``, in that order (schnetpack_data.predict over the store)."""
+    """The predicted target (stored unit: U0 in eV) of the store molecules ``rows``, in that order
+    (schnetpack_data.predict over the store)."""
     device = torch_device()
     model = model.to(device)
     rows = np.asarray(rows, dtype=np.int64)
     predictions = []
     for start in range(0, len(rows), batch_size):
         batch = {k: v.to(device) for k, v in molecule_batch(store, rows[start:start + batch_size]).items()}
-        predictions.append(model(add_neighbor_list(batch, data_cutoff))[U0].double().cpu())
+        predictions.append(model(add_neighbor_list(batch, data_cutoff))[store.spec.key].double().cpu())
     return torch.cat(predictions).numpy() if predictions else np.empty(0)

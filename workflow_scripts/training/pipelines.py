@@ -23,25 +23,41 @@ def pool_file(training: dict, packed_store, database):
 
 def data_module(pool_file, settings: dict, idx: dict, weights, seed: int, atomref=None, work_dir=None):
     """The run's Lightning data module over ``pool_file``; ``work_dir`` takes SchNetPack's split file."""
+    from workflow_scripts import targets
+
     training, data_cutoff = settings["training"], settings["model"]["data_cutoff"]
     stratified = training["sampler"] == "stratified_by_size"
+    target = targets.of_settings(settings)
     if reads_packed_store(training):
-        from workflow_scripts.training.packed_data import PackedDataModule, load_store
+        from workflow_scripts.training.packed_data import PackedDataModule
 
-        return PackedDataModule(load_store(pool_file), idx, weights, training["batch_size"], data_cutoff, seed,
+        return PackedDataModule(_store(pool_file, target), idx, weights, training["batch_size"], data_cutoff, seed,
                                 fitted_atomref=atomref, stratified=stratified)
     from workflow_scripts.training import schnetpack_data
 
     return schnetpack_data.data_module(pool_file, work_dir, idx, training["batch_size"], data_cutoff, weights,
-                                       atomref=atomref, stratified=stratified)
+                                       atomref=atomref, stratified=stratified, target=target)
+
+
+def _store(pool_file, target):
+    """The packed store, checked to hold the run's target (each study's folder has its own store)."""
+    from workflow_scripts.training.packed_data import load_store
+
+    store = load_store(pool_file)
+    if store.spec != target:
+        raise ValueError(f"{pool_file} holds {store.spec.name}, but the run learns {target.name}: remove the file "
+                         "and run snakemake again to rebuild it")
+    return store
 
 
 def predict(model, settings: dict, pool_file, rows):
-    """Predicted U0 (eV) of the pool molecules ``rows``, in that order."""
+    """The predicted target (stored unit: U0 in eV) of the pool molecules ``rows``, in that order."""
     if reads_packed_store(settings["training"]):
+        from workflow_scripts import targets
         from workflow_scripts.training import packed_data
 
-        return packed_data.predict(model, packed_data.load_store(pool_file), rows, settings["model"]["data_cutoff"])
+        store = _store(pool_file, targets.of_settings(settings))
+        return packed_data.predict(model, store, rows, settings["model"]["data_cutoff"])
     from workflow_scripts.training import schnetpack_data
 
     return schnetpack_data.predict(model, settings, pool_file, rows)

@@ -13,8 +13,14 @@ import schnetpack as spk
 import schnetpack.transform as trn
 import torch
 
-from workflow_scripts.properties import LOSS_WEIGHT, U0
+from workflow_scripts import targets
+from workflow_scripts.properties import LOSS_WEIGHT
+from workflow_scripts.targets import Target
 from workflow_scripts.training.devices import torch_device
+
+
+# The stored units in SchNetPack's (ASE's) unit notation, as its QM9 class writes them in the database
+SCHNETPACK_UNITS = {"eV": "eV", "D": "Debye", "Bohr^3": "a0 a0 a0", "Bohr^2": "a0 a0", "cal/mol/K": "cal/mol/K"}
 
 
 class LossWeight(trn.Transform):
@@ -32,18 +38,23 @@ class LossWeight(trn.Transform):
         return inputs
 
 
-def input_transforms(data_cutoff: float, targets: bool, weights: np.ndarray | None = None,
-                     atomref: np.ndarray | None = None, neighbor_list=trn.ASENeighborList) -> list:
-    """Per-molecule transforms; ``atomref``: fitted per-element energies (see model.build_model).
+def input_transforms(data_cutoff: float, with_targets: bool, weights: np.ndarray | None = None,
+                     atomref: np.ndarray | None = None, neighbor_list=trn.ASENeighborList,
+                     target: Target | None = None) -> list:
+    """Per-molecule transforms; ``atomref``: fitted per-element values (see model.build_model); the reference
+    removed from ``target`` (U0 by default) is the one model.reference_offsets adds back.
 
     ``neighbor_list``: SchNetPack's neighbor-list transform (ASE's by default; the benchmark also runs MatScipy's).
     """
+    target = target or targets.get(targets.DEFAULT)
     transforms = [neighbor_list(cutoff=data_cutoff)]
-    if targets and atomref is not None:
+    if with_targets and atomref is not None:
         fitted = torch.as_tensor(atomref, dtype=torch.float64)
-        transforms += [trn.CastTo64(), trn.RemoveOffsets(U0, remove_mean=False, remove_atomrefs=True, atomrefs=fitted)]
-    elif targets:
-        transforms.append(trn.RemoveOffsets(U0, remove_mean=True, remove_atomrefs=True))
+        transforms += [trn.CastTo64(),
+                       trn.RemoveOffsets(target.key, remove_mean=False, remove_atomrefs=True, atomrefs=fitted)]
+    elif with_targets and target.output != "dipole":
+        transforms.append(trn.RemoveOffsets(target.key, remove_mean=True, is_extensive=target.extensive,
+                                            remove_atomrefs=target.extensive and target.atomref_hartree is not None))
     if weights is not None:
         transforms.append(LossWeight(weights))
     transforms.append(trn.CastTo32())
@@ -52,8 +63,11 @@ def input_transforms(data_cutoff: float, targets: bool, weights: np.ndarray | No
 
 def data_module(db_path, work_dir: Path, idx: dict, batch_size: int, data_cutoff: float, weights: np.ndarray,
                 atomref: np.ndarray | None = None, stratified: bool = False, neighbor_list=trn.ASENeighborList,
-                num_workers: int = 0):
-    """SchNetPack's AtomsDataModule over the database ``db_path``; its split file goes to ``work_dir``."""
+                num_workers: int = 0, target: Target | None = None):
+    """SchNetPack's AtomsDataModule over the database ``db_path`` for ``target`` (U0 by default); its split file
+    goes to ``work_dir``."""
+    target = target or targets.get(targets.DEFAULT)
+    transforms = dict(atomref=atomref, neighbor_list=neighbor_list, target=target)
     split_file = work_dir / "split.npz"
     np.savez(split_file, train_idx=idx["train"], val_idx=idx["val"], test_idx=idx["test"])
     sampler = {}
@@ -65,13 +79,13 @@ def data_module(db_path, work_dir: Path, idx: dict, batch_size: int, data_cutoff
         str(db_path),
         batch_size=batch_size,
         split_file=str(split_file),
-        load_properties=[U0],
-        property_units={U0: "eV"},
+        load_properties=[target.key],
+        # no property_units: the database holds the unit the study trains in, so there is nothing to convert (and
+        # SchNetPack's unit parser knows no "cal" for the heat capacity, whose unit its own QM9 class writes)
         distance_unit="Ang",
-        train_transforms=input_transforms(data_cutoff, targets=True, weights=weights, atomref=atomref,
-                                          neighbor_list=neighbor_list),
-        val_transforms=input_transforms(data_cutoff, targets=True, atomref=atomref, neighbor_list=neighbor_list),
-        test_transforms=input_transforms(data_cutoff, targets=True, atomref=atomref, neighbor_list=neighbor_list),
+        train_transforms=input_transforms(data_cutoff, True, weights=weights, **transforms),
+        val_transforms=input_transforms(data_cutoff, True, **transforms),
+        test_transforms=input_transforms(data_cutoff, True, **transforms),
         **sampler,
         num_workers=num_workers,  # the workflow: 0, worker processes cost more than they save at 1-2 threads a job
         pin_memory=torch.cuda.is_available(),
@@ -80,15 +94,16 @@ def data_module(db_path, work_dir: Path, idx: dict, batch_size: int, data_cutoff
 
 @torch.no_grad()
 def predict(model, settings: dict, db_path, indices: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Predicted U0 (eV) of the database molecules at ``indices``, in that order."""
+    """The predicted target (stored unit: U0 in eV) of the database molecules at ``indices``, in that order."""
     device = torch_device()
     model = model.to(device)
+    key = targets.of_settings(settings).key
     dataset = spk.data.ASEAtomsData(
-        str(db_path), load_properties=[U0], transforms=input_transforms(settings["model"]["data_cutoff"], targets=False)
+        str(db_path), load_properties=[key], transforms=input_transforms(settings["model"]["data_cutoff"], False)
     ).subset([int(i) for i in indices])
     loader = spk.data.AtomsLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
     predictions = []
     for batch in loader:
         batch = {k: v.to(device) for k, v in batch.items()}
-        predictions.append(model(batch)[U0].double().cpu())
+        predictions.append(model(batch)[key].double().cpu())
     return torch.cat(predictions).numpy()

@@ -12,14 +12,22 @@ import math
 import schnetpack as spk
 import torch
 
-from workflow_scripts.properties import LOSS_WEIGHT, U0
+from workflow_scripts import targets
+from workflow_scripts.properties import LOSS_WEIGHT
+from workflow_scripts.targets import Target
 from workflow_scripts.training.batch_chunks import split_batch
 
-# A step's statistics, in train_log.csv's names. loss_*: the per-molecule loss the optimizer sees (v * squared
-# error, v the loss weight); mse_eV2 and sqerr_*: the plain squared error, comparable between weighted and
-# unweighted runs.
-BATCH_STATS = ("loss_mean", "loss_top5_mean", "loss_bottom5_mean",
-               "mse_eV2", "sqerr_top5_mean_eV2", "sqerr_bottom5_mean_eV2")
+
+def batch_stats(target: Target) -> tuple[str, ...]:
+    """A step's statistics, in train_log.csv's names. loss_*: the per-molecule loss the optimizer sees (v * squared
+    error, v the loss weight); mse and sqerr_*: the plain squared error in the target's stored unit squared
+    (``mse_eV2`` for U0), comparable between weighted and unweighted runs."""
+    squared = target.mse_column.removeprefix("mse_")
+    return ("loss_mean", "loss_top5_mean", "loss_bottom5_mean",
+            target.mse_column, f"sqerr_top5_mean_{squared}", f"sqerr_bottom5_mean_{squared}")
+
+
+BATCH_STATS = batch_stats(targets.get(targets.DEFAULT))  # the thesis study's (U0)
 
 
 class TrainingError(RuntimeError):
@@ -39,8 +47,8 @@ def cosine_factor(step: int, total_steps: int, warmup_fraction: float, final_lr_
     return final_lr_fraction + (1 - final_lr_fraction) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-class WeightedU0Task(spk.task.AtomisticTask):
-    """AtomisticTask with a per-molecule weighted MSE loss and batch loss statistics.
+class WeightedTask(spk.task.AtomisticTask):
+    """AtomisticTask with a per-molecule weighted MSE loss of the study's target and batch loss statistics.
 
     ``scheduler``: ``{"kind": "plateau", "factor", "patience"}`` (SchNetPack's ReduceLROnPlateau on the
     validation loss, once per epoch), ``{"kind": "cosine", "warmup_fraction", "final_lr_fraction"}`` (per step
@@ -49,17 +57,19 @@ class WeightedU0Task(spk.task.AtomisticTask):
     """
 
     def __init__(self, model, lr: float, scheduler: dict | None, experiment: str, total_steps: int | None = None,
-                 validate_every: int = 1, chunk_molecules: int | None = None):
+                 validate_every: int = 1, chunk_molecules: int | None = None, target: str = targets.DEFAULT):
+        spec = targets.get(target)
         plateau = bool(scheduler) and scheduler["kind"] == "plateau"
         super().__init__(
             model=model,
-            outputs=[spk.task.ModelOutput(name=U0, loss_fn=None, metrics={})],
+            outputs=[spk.task.ModelOutput(name=spec.key, loss_fn=None, metrics={})],
             optimizer_cls=torch.optim.Adam,
             optimizer_args={"lr": lr},
             scheduler_cls=spk.train.ReduceLROnPlateau if plateau else None,
             scheduler_args={"factor": scheduler["factor"], "patience": scheduler["patience"]} if plateau else None,
             scheduler_monitor="val_loss" if plateau else None,
         )
+        self.target = spec
         self.cosine = scheduler if scheduler and scheduler["kind"] == "cosine" else None
         if self.cosine and not total_steps:
             raise ValueError("a cosine learning-rate schedule needs the run's total_steps")
@@ -90,9 +100,10 @@ class WeightedU0Task(spk.task.AtomisticTask):
         return [optimizer], [{"scheduler": schedule, "interval": "step", "name": "lr_schedule"}]
 
     def per_molecule(self, batch):
-        target = batch[U0]  # the model writes its output under the same key
+        key = self.target.key
+        target = batch[key]  # before the forward: the model writes its output under the same key of the batch
         pred = self.predict_without_postprocessing(batch)
-        error = pred[U0] - target
+        error = pred[key] - target
         return error, error**2
 
     def on_save_checkpoint(self, checkpoint):
@@ -109,7 +120,7 @@ class WeightedU0Task(spk.task.AtomisticTask):
     def on_fit_start(self):
         super().on_fit_start()
         if self.trainer.accumulate_grad_batches != 1:  # would need Lightning's own zeroing between batches
-            raise ValueError("WeightedU0Task accumulates within a batch (training.chunk_size), not across batches")
+            raise ValueError("WeightedTask accumulates within a batch (training.chunk_size), not across batches")
 
     def training_step(self, batch, batch_idx):
         if self._trainer is not None:
@@ -144,7 +155,7 @@ class WeightedU0Task(spk.task.AtomisticTask):
             )
         # read by the callbacks (train_log.csv, TensorBoard's train/*); not through self.log, which costs
         # about 2 ms a step, some 8 % of a quick-scale step
-        self.batch_stats = dict(zip(BATCH_STATS, stats))
+        self.batch_stats = dict(zip(batch_stats(self.target), stats))
         return loss  # Lightning's backward adds the last chunk's gradient to the others'
 
     def _backward_now(self, loss):

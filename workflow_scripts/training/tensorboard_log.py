@@ -2,8 +2,8 @@
 
 Each run writes ``<run folder>/tensorboard/``, so ``tensorboard --logdir results/<study>/experiments`` lists every run as
 ``<experiment>/seed<seed>/tensorboard``. Tags: ``train/<column>`` for every column of train_log.csv (every 10th step),
-``val_loss`` (eV^2) and ``val_mae_meV`` (per validated epoch, from the task's own logging; meV as in val_log.csv
-and the report) and ``epoch`` (``train/loss_mean`` is the optimized loss); the run's settings and seed in
+``val_loss`` (eV^2; the target's stored unit squared) and ``val_mae_meV`` (per validated epoch, from the task's own
+logging; in the target's display unit as in val_log.csv and the report: ``val_mae_D`` for the dipole moment) and ``epoch`` (``train/loss_mean`` is the optimized loss); the run's settings and seed in
 TensorBoard's HParams view, beside its validation MAE. Steps count from 0, Lightning's convention: TensorBoard's
 step s is step s + 1 of train_log.csv and val_log.csv.
 """
@@ -16,22 +16,28 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from workflow_scripts.properties import EV_TO_MEV
+from workflow_scripts import targets
+from workflow_scripts.targets import Target
 
 TENSORBOARD_DIR = "tensorboard"
 LOG_EVERY = 10  # steps between the study curves' TensorBoard points
-# The task logs its validation MAE in eV (val_mae); TensorBoard shows it in the study's unit
-MAE_TAG, MAE_MEV_TAG = "val_mae", "val_mae_meV"
-# The scalars HParams shows beside each run's settings (their last values)
-HPARAMS_METRICS = (MAE_MEV_TAG, "val_loss")
+# The task logs its validation MAE in the stored unit (val_mae, eV); TensorBoard shows it in the study's unit
+MAE_TAG = "val_mae"
+U0 = targets.get(targets.DEFAULT)
+MAE_MEV_TAG = U0.metric(MAE_TAG)  # the thesis study's: val_mae_meV
 
 
-def in_study_units(metrics: dict) -> dict:
-    """The metrics with the validation MAE in meV under its own tag (the task logs eV)."""
+def hparams_metrics(target: Target) -> tuple[str, str]:
+    """The scalars HParams shows beside each run's settings (their last values)."""
+    return target.metric(MAE_TAG), "val_loss"
+
+
+def in_study_units(metrics: dict, target: Target = U0) -> dict:
+    """The metrics with the validation MAE in the display unit under its own tag (the task logs the stored unit)."""
     if MAE_TAG not in metrics:
         return metrics
     metrics = dict(metrics)
-    metrics[MAE_MEV_TAG] = EV_TO_MEV * float(metrics.pop(MAE_TAG))
+    metrics[target.metric(MAE_TAG)] = target.factor * float(metrics.pop(MAE_TAG))
     return metrics
 
 
@@ -45,6 +51,7 @@ class SettingsTensorBoardLogger(TensorBoardLogger):
     def __init__(self, settings: dict, seed: int, **kwargs):
         super().__init__(**kwargs)
         self.settings = {**settings, "seed": seed}
+        self.target = targets.of_settings(settings)
 
     def log_hyperparams(self, params, metrics=None, step=None) -> None:
         from lightning_fabric.utilities.logger import _flatten_dict
@@ -54,11 +61,11 @@ class SettingsTensorBoardLogger(TensorBoardLogger):
         flat = self._sanitize_params(_flatten_dict(self.settings))  # training/lr; lists and null as text
         # the metrics only name scalars logged anyway: HParams shows their values, no point is written here
         writer = self.experiment._get_file_writer()
-        for summary in hparams(flat, dict.fromkeys(HPARAMS_METRICS, 0.0)):
+        for summary in hparams(flat, dict.fromkeys(hparams_metrics(self.target), 0.0)):
             writer.add_summary(summary)
 
     def log_metrics(self, metrics, step=None) -> None:
-        super().log_metrics(in_study_units(metrics), step)
+        super().log_metrics(in_study_units(metrics, self.target), step)
 
 
 class TensorBoardCurves(pl.Callback):
