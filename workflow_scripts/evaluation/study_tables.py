@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workflow_scripts.evaluation.units import DEFAULT_TARGET, label
+from workflow_scripts.evaluation.units import DEFAULT_TARGET, label, val_mae
 from workflow_scripts.figures.catalogue import OVERVIEW
 from workflow_scripts.properties import LINEAR_REFERENCE
 from workflow_scripts.targets import Target
@@ -75,11 +75,6 @@ def judged_until(train_log: pd.DataFrame, min_lr_fraction: float) -> float:
     if lr.empty:
         return float("nan")
     return float(lr.loc[lr["lr"] >= min_lr_fraction * lr["lr"].max(), "step"].max())
-
-
-def val_mae(target: Target = DEFAULT_TARGET) -> str:
-    """The validation log's MAE column (val_log.csv, display unit): ``val_mae_meV`` for U0, ``val_mae_D``."""
-    return f"val_{target.metric('mae')}"
 
 
 def convergence(val_log: pd.DataFrame, train_log: pd.DataFrame, final_fraction: float, max_improvement: float,

@@ -25,6 +25,11 @@ def squared_tag(target: Target) -> str:
     return target.mse_column.removeprefix("mse_")
 
 
+def val_mae(target: Target) -> str:
+    """The validation log's MAE column (val_log.csv, display unit): ``val_mae_meV`` for U0, ``val_mae_D``."""
+    return f"val_{target.metric('mae')}"
+
+
 def is_default(target: Target) -> bool:
     return target.name == targets.DEFAULT
 
