@@ -13,6 +13,7 @@ import re
 import pandas as pd
 
 from workflow_scripts.evaluation.units import DEFAULT_TARGET, decimals
+from workflow_scripts.targets import Target
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 MINUS = "\u2212"  # a real minus sign: "-3" reads as a dash in running text
@@ -169,9 +170,12 @@ def caution(rows: list[dict]) -> str:
 CARD_BUILDERS = {"H1": h1_card, "H2": h2_card, "H4": h4_card}
 
 
-def hypothesis_cards(verdicts: pd.DataFrame) -> list[dict]:
-    """One card per hypothesis present (H1..H4; H3's arms on one card), the placebo status on each."""
+def hypothesis_cards(verdicts: pd.DataFrame, target: Target = DEFAULT_TARGET) -> list[dict]:
+    """One card per hypothesis present (H1..H4; H3's arms on one card), the placebo status on each; a row
+    without a unit has the errors of the study's ``target``."""
     placebo = placebo_status(verdicts)
+    if "unit" not in verdicts:
+        verdicts = verdicts.assign(unit=target.display_unit)
     cards = []
     for hypothesis in ("H1", "H2", "H3", "H4"):
         rows = findings(verdicts, hypothesis)

@@ -227,7 +227,7 @@ def _front(verdicts, overall, by_size, runs, scale, scale_settings, experiments,
     models = [settings.model_sentence(label, name, experiments[name], n_train.get(name))
               for name, label in final if name in experiments]
     return {
-        "summary": cards.summary_sentence(verdicts, scale), "cards": cards.hypothesis_cards(verdicts),
+        "summary": cards.summary_sentence(verdicts, scale), "cards": cards.hypothesis_cards(verdicts, target),
         "thesis_line": thesis.thesis_line(beside, target), "thesis_anchor": THESIS_ANCHOR,
         "departures_link": DEPARTURES_LINK, "scale": scale, "models": models,
         "settings": table_data("What differs from the thesis", pd.DataFrame(rows).rename(
