@@ -137,8 +137,9 @@ def seed_summary(table, metric: str, by=("experiment", "group")):
     seed-aware interval (:func:`stratum_interval`) from the per-seed values and their test-set intervals.
 
     ``metric`` is a column such as ``mae_meV`` (``mae_D``: the target's, stratum_metrics.metric_columns), whose
-    interval columns are ``mae_ci_low_meV`` and ``mae_ci_high_meV``. Columns: ``by``, ``value``, ``low``, ``high``, ``n_seeds``, ``seed_values`` (a tuple),
-    ``seed_variance_known`` and ``count`` (the largest test count, where the table has one).
+    interval columns are ``mae_ci_low_meV`` and ``mae_ci_high_meV``. Columns: ``by``, ``value``, ``low``, ``high``,
+    ``n_seeds``, ``seed_values`` (a tuple), ``seed_variance_known`` and ``count`` (the largest test count, where the
+    table has one).
     """
     import pandas as pd
 

@@ -59,8 +59,9 @@ def learning_curve(overall: pd.DataFrame, by_size: pd.DataFrame, training_runs: 
 
     ``overall``, ``by_size``: the gathered metrics tables (one row per run and group); ``training_runs``: its
     ``n_train`` per run (results/<study>/tables/training_runs.csv or :func:`training_sizes`); ``subsets``: experiment ->
-    subset name. ``mae_meV`` (the target's MAE column, :func:`mae_columns`) is the mean over seeds with its seed-aware 95 % interval (intervals.seed_summary);
-    ``training_share``: ``n_train`` over the baseline's (the first arm). Experiments without results are left out.
+    subset name. ``mae_meV`` (the target's MAE column, :func:`mae_columns`) is the mean over seeds with its
+    seed-aware 95 % interval (intervals.seed_summary); ``training_share``: ``n_train`` over the baseline's (the first
+    arm). Experiments without results are left out.
     """
     names = [name for name, _ in arms]
     series = dict(arms)

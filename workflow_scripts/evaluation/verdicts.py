@@ -283,11 +283,11 @@ def h1_rare_sizes(preds: Predictions, train_size_counts: Mapping[int, int], freq
     test errors, at equal size and composition.
 
     Per seed, a least-squares model of each test molecule's |error| (the target's display unit, meV for U0),
-    over the molecules of the frequent sizes: intercept + b * log2(training molecules of its size) + a * its number of atoms + one term per element
-    whose presence varies (at least ``min_count`` molecules with and without it). The size term takes the
-    smooth trend with size, so b is the effect of rarity itself: a size as rare as a neighbour's is judged
-    against it. The claim is b < 0 (meV, for U0, per doubling of the size's training frequency). Secondary:
-    a, the change per atom at equal frequency.
+    over the molecules of the frequent sizes: intercept + b * log2(training molecules of its size) + a * its
+    number of atoms + one term per element whose presence varies (at least ``min_count`` molecules with and
+    without it). The size term takes the smooth trend with size, so b is the effect of rarity itself: a size as
+    rare as a neighbour's is judged against it. The claim is b < 0 (meV, for U0, per doubling of the size's
+    training frequency). Secondary: a, the change per atom at equal frequency.
     """
     question = "Are molecules of sizes that are rare in the training data predicted worse?"
     statement = ("Among the frequent molecule sizes, molecules of sizes rarer in the training data have larger "
@@ -502,8 +502,8 @@ def h4_targeted(preds: Predictions, targeted: str = "targeted", baseline: str = 
                 placebo: str | None = None, target: Target = DEFAULT_TARGET) -> list[dict]:
     """H4: molecules with at most ``threshold`` atoms are redundant for the larger ones (non-inferiority).
 
-    Statistic: MAE (the target's display unit) of the targeted model (trained on more than ``threshold`` atoms only) minus the
-    baseline's, on the test molecules with more than ``threshold`` atoms, per seed, averaged. The claim is that
+    Statistic: MAE (the target's display unit) of the targeted model (trained on more than ``threshold`` atoms
+    only) minus the baseline's, on the test molecules with more than ``threshold`` atoms, per seed, averaged. The claim is that
     it is below the margin, ``margin`` times the baseline's MAE there. Secondary: the same difference on the
     molecules with at most ``threshold`` atoms. ``placebo`` is judged the same way as a control. For a fair
     comparison the targeted experiment chooses its checkpoint on the baseline's validation molecules and uses

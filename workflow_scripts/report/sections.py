@@ -148,7 +148,8 @@ def _convergence_text(runs: pd.DataFrame, convergence: dict, target: Target = DE
     items = []
     for run in flagged.itertuples():
         label = f'<b style="color:#b42318">FAILED: {run.status}</b>' if run.failed else "<b>not converged</b>"
-        items.append(f"<li>{label} {html.escape(str(run.experiment))} seed {run.seed} ({_status_evidence(run, target)}); "
+        items.append(f"<li>{label} {html.escape(str(run.experiment))} seed {run.seed} "
+                     f"({_status_evidence(run, target)}); "
                      f"used by: {html.escape(str(run.used_by))}</li>")
     n_failed = int(flagged["failed"].sum())
     return (f"<p><b>Training runs: {n_failed} failed, {len(flagged) - n_failed} not converged</b> of {len(runs)} "
