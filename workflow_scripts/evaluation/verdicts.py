@@ -503,9 +503,10 @@ def h4_targeted(preds: Predictions, targeted: str = "targeted", baseline: str = 
     """H4: molecules with at most ``threshold`` atoms are redundant for the larger ones (non-inferiority).
 
     Statistic: MAE (the target's display unit) of the targeted model (trained on more than ``threshold`` atoms
-    only) minus the baseline's, on the test molecules with more than ``threshold`` atoms, per seed, averaged. The claim is that
-    it is below the margin, ``margin`` times the baseline's MAE there. Secondary: the same difference on the
-    molecules with at most ``threshold`` atoms. ``placebo`` is judged the same way as a control. For a fair
+    only) minus the baseline's, on the test molecules with more than ``threshold`` atoms, per seed, averaged.
+    The claim is that it is below the margin, ``margin`` times the baseline's MAE there (a fraction: no unit of
+    its own, see the module text). Secondary: the same difference on the molecules with at most ``threshold``
+    atoms. ``placebo`` is judged the same way as a control. For a fair
     comparison the targeted experiment chooses its checkpoint on the baseline's validation molecules and uses
     the baseline's energy reference (config.yaml, experiment ``targeted``).
     """
