@@ -32,7 +32,6 @@ _ATOMREF_HARTREE = {
 
 # column-name forms of the units (no ^ or / in a column name)
 _TAG = {"eV": "eV", "meV": "meV", "D": "D", "Bohr^3": "Bohr3", "Bohr^2": "Bohr2", "cal/mol/K": "cal_molK"}
-_DECIMALS = {"meV": 1, "D": 3, "Bohr^3": 3, "Bohr^2": 1, "cal/mol/K": 3}
 _SQUARED_TAG = {"eV": "eV2", "D": "D2", "Bohr^3": "Bohr6", "Bohr^2": "Bohr4", "cal/mol/K": "cal_molK2"}
 _SQUARED_LABEL = {"eV": "eV²", "D": "D²", "Bohr^3": "Bohr⁶", "Bohr^2": "Bohr⁴", "cal/mol/K": "(cal/mol/K)²"}
 
@@ -60,11 +59,6 @@ class Target:
     def unit_tag(self) -> str:
         """The unit as it appears in column names: ``mae_meV``, ``mae_D``, ``mae_Bohr3``."""
         return _TAG[self.display_unit]
-
-    @property
-    def decimals(self) -> int:
-        """Decimals an error is shown with (meV: 1; the anchors' precision for the others: 0.033 D)."""
-        return _DECIMALS[self.display_unit]
 
     @property
     def stored_tag(self) -> str:

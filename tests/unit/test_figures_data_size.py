@@ -6,6 +6,7 @@ import pytest
 from tests.unit.synthetic_study import (LEARNING_CURVE_ARMS, LEARNING_CURVE_SUBSETS, PLOTS, assert_png, drawn,
                                         learning_curve_metrics, learning_curve_runs, legend_texts, synthetic_by_size,
                                         synthetic_overall)
+from workflow_scripts import targets
 from workflow_scripts.evaluation.learning_curve import learning_curve
 from workflow_scripts.figures import data_size
 from workflow_scripts.figures.data_size import plot_learning_curve, shown_sizes
@@ -55,3 +56,17 @@ def test_an_empty_table_draws_an_empty_figure(tmp_path, table_file):
     values = plot_learning_curve(empty, PLOTS, tmp_path / "e.png", tmp_path / "e.csv", "Learning curve")
     assert_png(tmp_path / "e.png")
     assert values.empty and pd.read_csv(tmp_path / "e.csv").empty
+
+
+def test_a_dipole_moment_study_is_drawn_in_debye(tmp_path, monkeypatch):
+    mu = targets.get("mu")
+    table = learning_curve(learning_curve_metrics(synthetic_overall(target=mu), mu),
+                           learning_curve_metrics(synthetic_by_size(target=mu), mu), learning_curve_runs(),
+                           LEARNING_CURVE_ARMS, LEARNING_CURVE_SUBSETS, target=mu)
+    assert {"mae_D", "mae_ci_low_D", "mae_ci_high_D", "mae_each_seed_D"} <= set(table.columns)
+    assert not any("meV" in c for c in table.columns)
+    figures = drawn(monkeypatch, data_size)
+    values = plot_learning_curve(table, PLOTS, tmp_path / "c.png", tmp_path / "c.csv", "Learning curve", target=mu)
+    [fig] = figures
+    assert fig.axes[0].get_ylabel() == "test MAE of μ (D)\nwhole test set"
+    assert "mae_D" in values and not any("meV" in c for c in values.columns)

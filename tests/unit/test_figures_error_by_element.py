@@ -6,6 +6,7 @@ import pytest
 from tests.unit.synthetic_study import (
     EXPERIMENTS, PLOTS, TRAIN_FRACTION, assert_drawn_values_match, assert_png, drawn, legend_texts, synthetic_by_element,
 )
+from workflow_scripts import targets
 from workflow_scripts.figures import error_by_element
 from workflow_scripts.figures.error_by_element import percent, plot_error_by_element, train_fractions
 from workflow_scripts.figures.style import VALUE_COLUMNS
@@ -56,3 +57,15 @@ def test_the_values_written_beside_the_figure_are_the_metrics_drawn(tmp_path):
         assert_drawn_values_match(values, metrics, "rmse_meV", [label for _, label in EXPERIMENTS])
     counts = values.query("experiment == 'baseline'").set_index("x")["count"]
     assert counts.to_dict() == metrics.query("experiment == 'baseline'").groupby("group")["count"].max().to_dict()
+
+
+def test_a_dipole_moment_study_is_drawn_in_debye(tmp_path, monkeypatch):
+    mu = targets.get("mu")
+    figures = drawn(monkeypatch, error_by_element)
+    metrics = synthetic_by_element(target=mu)
+    plot_error_by_element(metrics, EXPERIMENTS[:1], PLOTS, tmp_path / "f.png", "Figure 4", TRAIN_FRACTION, target=mu)
+    [fig] = figures
+    assert fig.axes[0].get_ylabel() == "test MAE of μ (D)"
+    # the reference far above the bars is written out, in D
+    assert any(t.startswith("linear reference (off scale)") and t.endswith(" D") for t in legend_texts(fig))
+    assert not any("meV" in t for t in legend_texts(fig))

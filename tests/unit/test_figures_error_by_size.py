@@ -8,6 +8,7 @@ import pytest
 
 from tests.unit.synthetic_study import (EXPERIMENTS, PLOTS, assert_drawn_values_match, assert_png, drawn,
                                         legend_texts, synthetic_by_size)
+from workflow_scripts import targets
 from workflow_scripts.evaluation.intervals import seed_summary
 from workflow_scripts.figures import error_by_size
 from workflow_scripts.figures.style import VALUE_COLUMNS
@@ -97,3 +98,18 @@ def test_the_axis_shows_the_data_and_marks_the_intervals_of_tiny_bins_it_cuts(tm
     triangles = [line for line in fig.axes[0].lines if line.get_marker() in ("^", "v")]
     assert {line.get_marker() for line in triangles} == {"^", "v"}
     assert textwrap.fill(error_by_size.CUT_NOTE, 42) in legend_texts(fig)
+
+
+@pytest.mark.parametrize("name,label", [("mu", "test MAE of μ (D)"), ("gap", "test MAE of gap (meV)")])
+def test_the_error_axis_names_the_target_and_its_unit(tmp_path, monkeypatch, name, label):
+    """A study of another property draws its own MAE column and says which property, in which unit."""
+    target = targets.get(name)
+    figures = drawn(monkeypatch, error_by_size)
+    metrics = synthetic_by_size(target=target)
+    values = plot_error_by_size(metrics, EXPERIMENTS, PLOTS, tmp_path / "f.png", "Figure 3", 0.01, target=target)
+    [fig] = figures
+    assert fig.axes[0].get_ylabel() == label
+    assert assert_drawn_values_match(values, metrics, target.metric("mae"), [label for _, label in EXPERIMENTS])
+    if name == "mu":
+        texts = [fig.axes[0].get_ylabel(), fig.axes[0].get_title(), *legend_texts(fig)]
+        assert not any("meV" in text or "U0" in text for text in texts)

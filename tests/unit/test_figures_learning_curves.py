@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from tests.unit.synthetic_study import PLOTS, assert_png, drawn, legend_texts, synthetic_logs
+from workflow_scripts import targets
 from workflow_scripts.figures import learning_curves
 from workflow_scripts.figures.learning_curves import plot_learning_curves
 from workflow_scripts.figures.style import VALUE_COLUMNS
@@ -51,3 +52,18 @@ def test_the_values_written_beside_the_figure_are_the_logs_drawn(tmp_path):
     np.testing.assert_allclose(validation["y"], val.sort_values("step")["val_mae_meV"])
     assert set(values["series"]) == {label for _, label in (*learning_curves.TRAIN_CURVES,
                                                              learning_curves.WEIGHTED_CURVE, learning_curves.VAL_CURVE)}
+
+
+def test_a_dipole_moment_run_is_drawn_in_debye(tmp_path, monkeypatch):
+    """The curves of a run of another property: its log columns (mse_D2, val_mae_D) and its units."""
+    mu = targets.get("mu")
+    figures = drawn(monkeypatch, learning_curves)
+    train, val = synthetic_logs(target=mu)
+    values = plot_learning_curves(train, val, PLOTS, tmp_path / "a.png", "curves", log_y=True, weighted=True,
+                                  target=mu)
+    [fig] = figures
+    assert fig.axes[0].get_ylabel() == "training squared error\nper molecule of μ (D²)"
+    assert fig.axes[1].get_ylabel() == "validation\nMAE of μ (D)"
+    assert "weighted loss, batch mean (v · D²)" in legend_texts(fig)
+    validation = values[values["panel"] == "validation"]
+    assert validation["y"].tolist() == val.sort_values("step")["val_mae_D"].tolist()

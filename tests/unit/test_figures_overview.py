@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from tests.unit.synthetic_study import EXPERIMENTS, PLOTS, assert_png, drawn, legend_texts, synthetic_overall
+from workflow_scripts import targets
 from workflow_scripts.figures import overview
 from workflow_scripts.figures.overview import plot_overall_comparison
 from workflow_scripts.figures.style import REFERENCE, VALUE_COLUMNS
@@ -44,3 +45,19 @@ def test_the_values_written_beside_the_figure_are_the_metrics_drawn(tmp_path):
     np.testing.assert_allclose(drawn_values.sort_index(), means.loc[drawn_values.index].sort_index())
     assert not np.allclose(drawn_values.sort_index(), whole.groupby("experiment")["rmse_meV"].mean()
                            .loc[drawn_values.index].sort_index())
+
+
+def _no_energy_words(fig) -> bool:
+    texts = [t for ax in fig.axes for t in (ax.get_xlabel(), ax.get_ylabel(), ax.get_title())] + legend_texts(fig)
+    return not any("meV" in t or "eV²" in t or "U0" in t for t in texts)
+
+
+def test_a_dipole_moment_study_is_drawn_in_debye(tmp_path, monkeypatch):
+    mu = targets.get("mu")
+    figures = drawn(monkeypatch, overview)
+    values = plot_overall_comparison(synthetic_overall(target=mu), EXPERIMENTS, PLOTS, tmp_path / "o.png", "Summary",
+                                     target=mu)
+    [fig] = figures
+    assert fig.axes[0].get_xlabel() == "test MAE of μ (D), whole test set"
+    assert any(t.startswith("linear reference (") and " D)" in t for t in legend_texts(fig))
+    assert _no_energy_words(fig) and values["y"].max() < 1  # D, not meV

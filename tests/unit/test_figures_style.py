@@ -4,6 +4,7 @@ import pytest
 
 from tests.unit.synthetic_study import synthetic_by_size
 from workflow_scripts.evaluation.intervals import stratum_interval
+from workflow_scripts import targets
 from workflow_scripts.figures import style
 
 
@@ -38,3 +39,9 @@ def test_experiment_colours_are_fixed_by_order_and_grey_for_the_reference():
 def test_metric_labels_and_units():
     assert style.metric_label("mae_meV") == "test MAE (meV)" and style.metric_unit("mse_eV2") == "eV²"
     assert style.metric_label("other") == "test other" and style.metric_unit("other") == ""
+    # another target names its symbol and its units; the gap, an energy, keeps U0's columns and meV
+    mu, gap = targets.get("mu"), targets.get("gap")
+    assert style.metric_label("mae_D", mu) == "test MAE of μ (D)" and style.metric_unit("mse_D2", mu) == "D²"
+    assert style.metric_label("mse_D2", mu) == "test MSE of μ (D²)"
+    assert style.metric_label("mae_meV", mu) == "test mae_meV"  # not the study's column: no unit claimed
+    assert style.metric_label("mae_meV", gap) == "test MAE of gap (meV)" and style.metric_unit("rmse_meV", gap) == "meV"

@@ -3,6 +3,7 @@
 import pandas as pd
 
 from tests.unit.synthetic_study import synthetic_by_size, synthetic_overall
+from workflow_scripts import targets
 from workflow_scripts.report import cards, settings, thesis
 
 ROW = {"comparison": "baseline", "control": False, "value": -3.21, "ci_low": -5.1, "ci_high": -1.3, "bound": 0.0,
@@ -136,3 +137,29 @@ def test_the_thesis_column_follows_the_configs_defaults(base_config):
                                settings.thesis_settings(defaults, 0.1))
     assert [r["thesis"] for r in rows] == ["130,831 (all of QM9)", "13,083 (the 10 % validation set)", 40, 100, 64,
                                            6, "0.0005", "2", "SchNet"]
+
+
+def test_cards_write_the_errors_in_the_targets_unit():
+    """A dipole-moment study's verdict rows carry unit D: its cards write D with the decimals of D; rows without a
+    unit take the study's target's."""
+    mu = targets.get("mu")
+    rows = verdicts(H1={"unit": "D"}, H2={"unit": "D", "secondary_statistic": "extra_error_with_F_D"}, H4={"unit": "D"})
+    without_unit = verdicts(H2={"secondary_statistic": "extra_error_with_F_D"})
+    for made in (cards.hypothesis_cards(rows), cards.hypothesis_cards(without_unit, mu)):
+        made = {card["hypothesis"]: card for card in made}
+        assert "\u22123.210 D (95 % CI \u22125.100 to \u22121.300)" in made["H1"]["effect"]
+        assert "Molecules with F: +25.600 D extra" in made["H2"]["effect"] and "here F" in made["H2"]["meaning"]
+        assert "up to +16.100 D" in made["H4"]["effect"]
+        assert not any("meV" in str(card) for card in made.values())
+
+
+def test_the_thesis_is_set_beside_a_study_of_u0_only(base_config):
+    thesis_column = settings.thesis_settings(base_config["defaults"], base_config["split"]["test_fraction"])
+    mu, gap = targets.get("mu"), targets.get("gap")
+    assert thesis.compares(targets.get("U0")) and not thesis.compares(mu) and not thesis.compares(gap)
+    line = thesis.thesis_line([], mu)
+    assert line.startswith("The thesis studied U0") and "μ (the dipole moment)" in line and "agrees" not in line
+    assert "the HOMO-LUMO gap" in thesis.thesis_line([], gap)
+    rows = settings.scale_rows({}, {}, None, thesis_column, mu)
+    assert rows[0] == {"setting": "property (target)", "thesis": "U0 (meV)", "this_run": "μ, the dipole moment (D)"}
+    assert all(row["setting"] != "property (target)" for row in settings.scale_rows({}, {}, None, thesis_column))

@@ -9,11 +9,13 @@ from tests.conftest import REPO
 from tests.unit.synthetic_study import (LEARNING_CURVE_ARMS, LEARNING_CURVE_SUBSETS, learning_curve_metrics,
                                         learning_curve_runs, synthetic_by_element, synthetic_by_size,
                                         synthetic_overall)
+from workflow_scripts import targets
 from workflow_scripts.evaluation.learning_curve import learning_curve
 from workflow_scripts.evaluation.study_tables import table2
 from workflow_scripts.config.validation import load_yaml
 from workflow_scripts.figures import catalogue
 from workflow_scripts.figures.style import close, figure
+from workflow_scripts.report import thesis
 from workflow_scripts.report.settings import thesis_settings
 from workflow_scripts.report.sections import (TABLE_INPUTS, THESIS_TITLE, _convergence_text, build,
                                               place_figures)
@@ -37,29 +39,39 @@ def _png(path):
     return path
 
 
-def _runs(rows) -> pd.DataFrame:
-    """A training_runs table: the given columns, the rest as for a settled run."""
+U0 = targets.get("U0")
+
+
+def _runs(rows, target=U0) -> pd.DataFrame:
+    """A training_runs table: the given columns, the rest as for a settled run (errors in the target's unit)."""
+    scale = 1.0 if target.display_unit == "meV" else 1e-3
     settled = {"budget_rule": "equal_steps", "n_train": 100, "steps": 10, "epochs_run": 2, "train_seconds": 5.0,
-               "best_val_mae_meV": 40.0, "max_val_mae_after_best_meV": 41.0, "final_improvement": 0.01,
-               "test_mae_meV": 180.0, "test_mae_vs_linear_reference": 0.2, "used_by": "H1-H4", "reused_from": ""}
+               target.metric("best_val_mae"): 40.0 * scale, target.metric("max_val_mae_after_best"): 41.0 * scale,
+               "final_improvement": 0.01, target.metric("test_mae"): 180.0 * scale,
+               "test_mae_vs_linear_reference": 0.2, "used_by": "H1-H4", "reused_from": ""}
     frame = pd.DataFrame([{**settled, **row} for row in rows])
     return frame.assign(converged=frame["status"] == "converged")
 
 
-def _inputs(folder):
-    """Every table the page reads, under names and folders unlike the workflow's: only these paths can be read."""
+def _inputs(folder, target=U0, runs=({"experiment": "baseline", "seed": 0, "status": "converged"},)):
+    """Every table the page reads, under names and folders unlike the workflow's: only these paths can be read.
+    ``target``: the study's property, whose names and units the tables carry."""
     folder.mkdir()
+    overall = synthetic_overall(target=target)
     frames = {
         "element_frequency": pd.DataFrame({"element": ["H", "F"], "molecules": [130000, 3314]}),
-        "by_size": synthetic_by_size(), "by_element": synthetic_by_element(), "overall": synthetic_overall(),
+        "by_size": synthetic_by_size(target=target), "by_element": synthetic_by_element(target=target),
+        "overall": overall,
         # Table 2 as the workflow writes it (all its columns: the page must fit them on a narrow screen too)
-        "table2": table2(synthetic_overall(), FINAL, _runs([{"experiment": e, "seed": 0, "status": "converged"}
-                                                            for e, _ in FINAL])),
-        "training_runs": _runs([{"experiment": "baseline", "seed": 0, "status": "converged"}]),
-        "verdicts": pd.DataFrame([{"hypothesis": h, **VERDICT} for h in ("H1", "H2", "H3", "H4")]),
-        "learning_curve": learning_curve(learning_curve_metrics(synthetic_overall()),
-                                         learning_curve_metrics(synthetic_by_size()), learning_curve_runs(),
-                                         LEARNING_CURVE_ARMS, LEARNING_CURVE_SUBSETS),
+        "table2": table2(overall, FINAL, _runs([{"experiment": e, "seed": 0, "status": "converged"}
+                                                for e, _ in FINAL], target), target=target),
+        "training_runs": _runs(list(runs), target),
+        "verdicts": pd.DataFrame([{"hypothesis": h, **VERDICT, "unit": "" if h == "H3" else target.display_unit}
+                                  for h in ("H1", "H2", "H3", "H4")]),
+        "learning_curve": learning_curve(learning_curve_metrics(overall, target),
+                                         learning_curve_metrics(synthetic_by_size(target=target), target),
+                                         learning_curve_runs(), LEARNING_CURVE_ARMS, LEARNING_CURVE_SUBSETS,
+                                         target=target),
     }
     paths = {}
     for i, (name, frame) in enumerate(frames.items()):
@@ -134,3 +146,28 @@ def test_every_run_not_converged_is_named_with_what_it_affects():
     assert "baseline" not in text
     settled = _convergence_text(runs.iloc[:1], RULE)
     assert "Every run converged and none failed" in settled and "<li>" not in settled
+
+
+def test_a_dipole_moment_study_names_its_property_and_unit(tmp_path):
+    """The page of a study of μ: its title, summary, tables and cards say μ and D; U0 and meV appear only where the
+    page says what the thesis studied (the thesis beside this run: a sentence, no numbers)."""
+    mu = targets.get("mu")
+    runs = ({"experiment": "baseline", "seed": 0, "status": "converged"},
+            {"experiment": "cap_2000", "seed": 1, "status": "diverged"})
+    tables = _inputs(tmp_path / "in", mu, runs)
+    out = tmp_path / "report.html"
+    build(out, [], tables, "tiny", {"pool_size": 400}, EXPERIMENTS, [("baseline", "Default")], "equal_steps", 2, RULE,
+          THESIS_SETTINGS, target=mu)
+    page = out.read_text().replace("&#8203;", "")
+    mu_html, debye_squared = "&#956;", "D&#178;"
+    assert f"<title>QM9 {mu_html} with SchNet: error by molecule size and element</title>" in page
+    assert f"trained on {mu_html} (the dipole moment) of QM9" in page and "Baseline test MAE 0.0" in page
+    assert f"test MAE of {mu_html} (D)" in page and f"test MSE of {mu_html} ({debye_squared})" in page  # Table 2
+    assert "mae_D" in page and "mse_D2" in page and "best_val_mae_D" in page  # the tables' own columns
+    assert "validation MAE rose to 0.04 D after its best, 0.04 D" in page  # the failed run's evidence, in D
+    assert " D (95 % CI" in page  # the cards
+    # the thesis beside this run: its sentence only, U0 named there and in the settings' thesis column
+    said = thesis.not_compared(mu).replace("(", "").split()[:4]
+    assert " ".join(said) in page and "The thesis's findings and this run's answers" not in page
+    rest = page.replace("The thesis studied U0", "").replace(">U0 (meV)</td>", "")
+    assert "U0" not in rest and "meV" not in rest and "eV&#178;" not in rest

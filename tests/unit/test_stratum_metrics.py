@@ -4,9 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from workflow_scripts import targets
 from workflow_scripts.evaluation import stratum_metrics
 from workflow_scripts.evaluation.stratum_metrics import (
     METRIC_COLUMNS,
+    metric_columns,
     metrics,
     metrics_by_element,
     metrics_by_size,
@@ -17,15 +19,16 @@ from workflow_scripts.evaluation.stratum_metrics import (
 LEADING = ["group", "count", "mae_meV", "rmse_meV", "mse_eV2", "mae_ci_low_meV", "mae_ci_high_meV"]
 
 
-def predictions(errors_eV, n_atoms, counts=None):
-    """A predictions frame with the given errors; element counts default to CH-only molecules."""
-    n = len(errors_eV)
+def predictions(errors, n_atoms, counts=None, target=targets.get("U0")):
+    """A predictions frame with the given errors (the target's stored unit: eV for U0) under the target's columns;
+    element counts default to CH-only molecules."""
+    n = len(errors)
     frame = pd.DataFrame({"gdb_id": np.arange(1, n + 1), "n_atoms": n_atoms})
     counts = counts or {}
     for symbol in ("H", "C", "N", "O", "F"):
         frame[f"n_{symbol}"] = counts.get(symbol, [1 if symbol in "HC" else 0] * n)
-    frame["U0_true_eV"] = -1000.0 - np.arange(n)
-    frame["U0_pred_eV"] = frame["U0_true_eV"] + np.asarray(errors_eV)
+    frame[target.true_column] = -1000.0 - np.arange(n)
+    frame[target.pred_column] = frame[target.true_column] + np.asarray(errors)
     return frame
 
 
@@ -149,3 +152,27 @@ def test_tables_are_deterministic():
         lambda: metrics_overall(frame, {8, 9}, n_resamples=50, seed=1),
     ):
         pd.testing.assert_frame_equal(build(), build())
+
+
+def test_columns_and_units_follow_the_target():
+    """The dipole moment (stored and shown in D) gets D columns and no factor; the gap (an energy) keeps U0's
+    metric names and meV, read from its own prediction columns."""
+    errors, sizes = np.array([0.01, -0.02, 0.03, -0.04]), [9, 9, 10, 10]
+    mu, gap = targets.get("mu"), targets.get("gap")
+    assert metric_columns(mu) == ("count", "mae_D", "rmse_D", "mse_D2", "mae_ci_low_D", "mae_ci_high_D",
+                                  "rmse_ci_low_D", "rmse_ci_high_D", "mse_ci_low_D2", "mse_ci_high_D2")
+    assert metric_columns(gap) == METRIC_COLUMNS
+    frame = predictions(errors, sizes, target=mu)
+    assert {"mu_true_D", "mu_pred_D"} <= set(frame.columns) and "U0_true_eV" not in frame
+    for table in (metrics_by_size(frame, {9}, 50, target=mu), metrics_by_element(frame, 50, target=mu),
+                  metrics_overall(frame, {9, 10}, 50, target=mu)):
+        assert list(metric_columns(mu)) == [c for c in table.columns if c in metric_columns(mu)]
+        assert not any("meV" in c or "eV2" in c for c in table.columns)
+    overall = metrics_overall(frame, {9, 10}, 50, target=mu).set_index("group")
+    assert overall.loc["all", "mae_D"] == pytest.approx(0.025)  # D as stored: no factor
+    assert overall.loc["all", "mse_D2"] == pytest.approx(np.mean(errors**2))
+    # the same errors in eV as the gap: U0's numbers, meV, from gap_true_eV / gap_pred_eV
+    as_gap = metrics_overall(predictions(errors, sizes, target=gap), {9, 10}, 50, target=gap)
+    as_u0 = metrics_overall(predictions(errors, sizes), {9, 10}, 50)
+    pd.testing.assert_frame_equal(as_gap, as_u0)
+    assert as_gap.set_index("group").loc["all", "mae_meV"] == pytest.approx(25.0)

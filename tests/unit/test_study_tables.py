@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from tests.unit.synthetic_study import CI_COLUMNS
+from tests.unit.synthetic_study import CI_COLUMNS, synthetic_logs, synthetic_overall
 from tests.unit.tiny_training import FITTED, pool  # noqa: F401 (fixture)
+from workflow_scripts import targets
 from workflow_scripts.config.experiments import VERDICT_PARTS
 from workflow_scripts.evaluation.study_tables import (
     FAILED, VERDICTS_OF_PART, add_timing, convergence, divergence, format_hms, format_pm, gather, judged_until,
@@ -266,3 +267,23 @@ def test_a_real_training_at_a_learning_rate_far_too_high_fails(pool, tmp_path):
     wild = _tiny_training_status(pool, tmp_path, 1.0, failure)
     # it does both here: validation about 15 x its best later on, test MAE about 4.5 x the linear reference's
     assert wild["status"] in FAILED and not wild["converged"], wild
+
+
+def test_table2_and_the_run_statuses_name_the_target():
+    """A dipole-moment study's Table 2 says μ and D; the gap's keeps meV and eV² and names the gap; a run's evidence
+    is read from and written under the target's columns."""
+    mu, gap = targets.get("mu"), targets.get("gap")
+    table = table2(synthetic_overall(target=mu), [("baseline", "Default")], target=mu)
+    assert {"test MSE of μ (D²)", "test MAE of μ (D)", "macro MAE of μ, frequent sizes (D)",
+            "MAE of μ at worst size (D)"} <= set(table.columns)
+    assert not any("meV" in c or "eV" in c for c in table.columns)
+    assert table.loc[0, "test MAE of μ (D)"].startswith("0.0")  # D, not meV
+    headers = set(table2(synthetic_overall(target=gap), [("baseline", "Default")], target=gap).columns)
+    assert {"test MSE of gap (eV²)", "test MAE of gap (meV)"} <= headers
+    train, val = synthetic_logs(target=mu)
+    row = run_status(val, train, 0.02, 0.2, RULE, FAILURE, target=mu)
+    assert {"best_val_mae_D", "max_val_mae_after_best_D", "test_mae_D"} <= set(row)
+    u0_train, u0_val = synthetic_logs()
+    u0 = run_status(u0_val, u0_train, 20.0, 200.0, RULE, FAILURE)  # the same run in meV: the same judgement
+    assert row["best_val_mae_D"] == val["val_mae_D"].min() and row["status"] == u0["status"]
+    assert row["final_improvement"] == pytest.approx(u0["final_improvement"])

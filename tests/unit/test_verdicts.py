@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from workflow_scripts import targets
 from workflow_scripts.evaluation.verdicts import (
     DECISION_RULE,
     TABLE_COLUMNS,
@@ -326,3 +327,42 @@ def test_failed_runs_stay_in_the_verdicts_and_are_named():
     assert "baseline 3" in table.loc[0, "seeds"]
     assert table.loc[0, "failed_runs"] == "baseline seed 1 (collapsed)"
     assert table.loc[0, "unreliable_runs"] == "baseline seed 1 (collapsed); baseline seed 2 (not_converged)"
+
+
+def as_target(preds, target):
+    """The same predictions under another target's columns (the numbers unchanged: in its stored unit)."""
+    columns = {"U0_true_eV": target.true_column, "U0_pred_eV": target.pred_column}
+    return {run: frame.rename(columns=columns) for run, frame in preds.items()}
+
+
+def _all_verdicts(preds, **target):
+    return verdicts_table([
+        h1_rare_sizes(preds, TRAIN_SIZE_COUNTS, FREQUENT, n_resamples=50, **target),
+        h2_rare_elements(preds, TRAIN_ELEMENT_COUNTS, FREQUENT, n_resamples=50, **target),
+        h3_balancing(preds, ["T2000"], FREQUENT, placebo="placebo", n_resamples=50, **target),
+        h4_targeted(preds, n_resamples=50, placebo="placebo", **target),
+    ])
+
+
+def test_verdicts_follow_the_target_and_its_unit():
+    """The same errors as the dipole moment's (D, stored as shown) give the same verdicts, every error a
+    thousandth of U0's meV, written in D; as the gap's (an energy) they give U0's table itself."""
+    experiments = {"baseline": (size_dependent, 2), "T2000": (constant(0.02), 2), "targeted": (constant(0.02), 2),
+                   "placebo": (size_dependent, 2)}
+    preds = make_preds(make_test_set(per_size=20), experiments)
+    u0 = _all_verdicts(preds)
+    mu = _all_verdicts(as_target(preds, targets.get("mu")), target=targets.get("mu"))
+    pd.testing.assert_frame_equal(_all_verdicts(as_target(preds, targets.get("gap")), target=targets.get("gap")), u0)
+    assert mu["verdict"].tolist() == u0["verdict"].tolist()
+    errors = mu["hypothesis"] != "H3"  # H3's statistic is a ratio: the same in any unit
+    np.testing.assert_allclose(mu.loc[errors, "value"], u0.loc[errors, "value"] / 1000, rtol=1e-9)
+    np.testing.assert_allclose(mu.loc[~errors, "value"], u0.loc[~errors, "value"], rtol=1e-9)
+    assert set(mu.loc[errors, "unit"]) == {"D"} and set(u0.loc[errors, "unit"]) == {"meV"}
+    assert mu["secondary_statistic"].str.endswith(("_D", "_D_at_most_17_atoms")).all()
+    assert "mae_change_per_atom_at_equal_frequency_D" in set(mu["secondary_statistic"])
+    for text in ("explanation", "guard"):
+        words = " ".join(mu[text].dropna())
+        assert "meV" not in words and "U0" not in words and " D" in words
+    # numbers of D with their decimals, not rounded to 0.0
+    h4 = mu[(mu["hypothesis"] == "H4") & ~mu["control"]].iloc[0]
+    assert f"non-inferiority margin of {h4['bound']:+.3f} D" in h4["explanation"]

@@ -30,6 +30,8 @@ from collections.abc import Mapping
 import numpy as np
 from scipy import stats
 
+from workflow_scripts.evaluation.units import ci_columns
+
 LEVEL = 0.95
 
 
@@ -134,14 +136,14 @@ def seed_summary(table, metric: str, by=("experiment", "group")):
     """Per ``by`` group of a long metrics table (one row per seed): the seed mean of ``metric`` with its
     seed-aware interval (:func:`stratum_interval`) from the per-seed values and their test-set intervals.
 
-    ``metric`` is a column such as ``mae_meV``, whose interval columns are ``mae_ci_low_meV`` and
-    ``mae_ci_high_meV``. Columns: ``by``, ``value``, ``low``, ``high``, ``n_seeds``, ``seed_values`` (a tuple),
-    ``seed_variance_known`` and ``count`` (the largest test count, where the table has one).
+    ``metric`` is a column such as ``mae_meV`` (``mae_D``: the target's, stratum_metrics.metric_columns), whose
+    interval columns are ``mae_ci_low_meV`` and ``mae_ci_high_meV``. Columns: ``by``, ``value``, ``low``, ``high``,
+    ``n_seeds``, ``seed_values`` (a tuple), ``seed_variance_known`` and ``count`` (the largest test count, where the
+    table has one).
     """
     import pandas as pd
 
-    prefix, unit = metric.split("_", 1)
-    low_col, high_col = f"{prefix}_ci_low_{unit}", f"{prefix}_ci_high_{unit}"
+    low_col, high_col = ci_columns(metric)
     rows = []
     for key, group in table.dropna(subset=[metric]).groupby(list(by), sort=False):
         group = group.sort_values("seed") if "seed" in group else group

@@ -16,6 +16,11 @@ and composition. Every statistic is continuous, so seeds that agree give no spur
 
 A placebo experiment (the baseline's settings, other seeds) is judged by the H3 and H4 statistics as a
 control: it must show no effect, and each of its rows says whether it did (``placebo_passes``).
+
+Errors are the study's target's (``target``, U0 unless told), in its display unit (meV for the energies): the
+statistics of H1, H2 and H4 and their texts carry that unit. No bound needs a unit of its own: H1-H3 compare with
+0, and H4's non-inferiority margin is a fraction of the baseline's MAE (config evaluation.non_inferiority_margin),
+so the same setting means the same for a property in meV as for one in D.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ import pandas as pd
 from workflow_scripts.evaluation.intervals import LEVEL, comparison_interval, holm, p_value
 from workflow_scripts.evaluation.stratum_metrics import resample_counts
 from workflow_scripts.evaluation.study_tables import FAILED
-from workflow_scripts.properties import ELEMENTS, EV_TO_MEV, contains
+from workflow_scripts.evaluation.units import DEFAULT_TARGET, decimals
+from workflow_scripts.properties import ELEMENTS, contains
+from workflow_scripts.targets import Target
 
 Predictions = Mapping[tuple[str, int], pd.DataFrame]
 
@@ -115,8 +122,10 @@ def element_counts(train_df: pd.DataFrame) -> dict[str, int]:
     return {symbol: int(contains(train_df, symbol).sum()) for symbol in ELEMENTS}
 
 
-def _test_errors(preds: Predictions, experiments: Sequence[str]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Test molecules (sorted by ``gdb_id``) and, per experiment, |error| in meV of shape (seeds, molecules)."""
+def _test_errors(preds: Predictions, experiments: Sequence[str],
+                 target: Target) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Test molecules (sorted by ``gdb_id``) and, per experiment, |error| in the target's display unit (meV for
+    U0) of shape (seeds, molecules)."""
     test, errors = None, {}
     for experiment in dict.fromkeys(experiments):
         seeds = sorted(seed for name, seed in preds if name == experiment)
@@ -126,10 +135,11 @@ def _test_errors(preds: Predictions, experiments: Sequence[str]) -> tuple[pd.Dat
         for seed in seeds:
             frame = preds[(experiment, seed)].sort_values("gdb_id")
             if test is None:
-                test = frame.drop(columns=["U0_true_eV", "U0_pred_eV"]).reset_index(drop=True)
+                test = frame.drop(columns=[target.true_column, target.pred_column]).reset_index(drop=True)
             elif not np.array_equal(frame["gdb_id"].to_numpy(), test["gdb_id"].to_numpy()):
                 raise ValueError(f"predictions of ({experiment!r}, {seed}) are not on the shared test molecules")
-            rows.append(np.abs(frame["U0_pred_eV"] - frame["U0_true_eV"]).to_numpy(dtype=float) * EV_TO_MEV)
+            error = frame[target.pred_column] - frame[target.true_column]
+            rows.append(np.abs(error).to_numpy(dtype=float) * target.factor)
         errors[experiment] = np.vstack(rows)
     return test, errors
 
@@ -191,7 +201,8 @@ def seed_aware_interval(errors: dict[str, np.ndarray], coefficients: dict[str, f
 
 
 def mae_statistic(mask: np.ndarray) -> Theta:
-    """Per seed, the MAE (meV) over the test molecules in ``mask``: a statistic for seed_aware_interval."""
+    """Per seed, the MAE (the errors' unit) over the test molecules in ``mask``: a statistic for
+    seed_aware_interval."""
     membership = np.asarray(mask, dtype=float)[:, None]
     return lambda weights, abs_errors: _group_mae(weights, abs_errors, membership)[..., 0]
 
@@ -206,6 +217,11 @@ def _enough(errors: dict[str, np.ndarray], min_seeds: int) -> bool:
 
 def _ci_text(interval: dict, fmt: str) -> str:
     return f"{interval['value']:{fmt}} (95 % CI {interval['low']:{fmt}} to {interval['high']:{fmt}})"
+
+
+def _signed(target: Target) -> str:
+    """The format of an error (a change, signed) in the target's display unit: '+.1f' in meV."""
+    return f"+.{decimals(target.display_unit)}f"
 
 
 NAN_INTERVAL = {"value": np.nan, "low": np.nan, "high": np.nan, "se": np.nan, "df": np.nan,
@@ -246,11 +262,11 @@ def _row(hypothesis: str, comparison: str, question: str, statement: str, statis
     return row
 
 
-def _on_frequent_sizes(preds: Predictions, experiment: str, frequent_sizes,
+def _on_frequent_sizes(preds: Predictions, experiment: str, frequent_sizes, target: Target,
                        keep=lambda test: True) -> tuple[dict, pd.DataFrame, dict]:
     """What H1 and H2 model: the experiment's |errors| (all test molecules, for the seeds' text), the test
     molecules of the frequent sizes (and ``keep``), and their |errors| alone."""
-    test, errors = _test_errors(preds, [experiment])
+    test, errors = _test_errors(preds, [experiment], target)
     domain = np.isin(test["n_atoms"].to_numpy(), sorted(int(s) for s in frequent_sizes)) & keep(test)
     return errors, test[domain].reset_index(drop=True), {experiment: errors[experiment][:, domain]}
 
@@ -262,25 +278,25 @@ def _varying_elements(test: pd.DataFrame, min_count: int) -> list[str]:
 
 def h1_rare_sizes(preds: Predictions, train_size_counts: Mapping[int, int], frequent_sizes: set[int],
                   experiment: str = "baseline", min_seeds: int = 2, n_resamples: int = 1000, seed: int = 0,
-                  min_count: int = 10) -> dict:
+                  min_count: int = 10, target: Target = DEFAULT_TARGET) -> dict:
     """H1: among the frequent size bins (the study's strata), molecules of sizes rarer in training have larger
     test errors, at equal size and composition.
 
-    Per seed, a least-squares model of each test molecule's |error| (meV), over the molecules of the frequent
-    sizes: intercept + b * log2(training molecules of its size) + a * its number of atoms + one term per element
-    whose presence varies (at least ``min_count`` molecules with and without it). The size term takes the
-    smooth trend with size, so b is the effect of rarity itself: a size as rare as a neighbour's is judged
-    against it. The claim is b < 0 (meV per doubling of the size's training frequency). Secondary: a, the meV
-    per atom at equal frequency.
+    Per seed, a least-squares model of each test molecule's |error| (the target's display unit, meV for U0),
+    over the molecules of the frequent sizes: intercept + b * log2(training molecules of its size) + a * its
+    number of atoms + one term per element whose presence varies (at least ``min_count`` molecules with and
+    without it). The size term takes the smooth trend with size, so b is the effect of rarity itself: a size as
+    rare as a neighbour's is judged against it. The claim is b < 0 (meV, for U0, per doubling of the size's
+    training frequency). Secondary: a, the change per atom at equal frequency.
     """
     question = "Are molecules of sizes that are rare in the training data predicted worse?"
     statement = ("Among the frequent molecule sizes, molecules of sizes rarer in the training data have larger "
                  "test errors, at equal size and composition.")
-    statistic, unit = "mae_change_per_doubling_of_size_frequency", "meV"
+    statistic, unit, fmt = "mae_change_per_doubling_of_size_frequency", target.display_unit, _signed(target)
     def trained(test):  # sizes the training set holds: log2 of their frequency is defined
         return test["n_atoms"].map(lambda s: train_size_counts.get(int(s), 0)).to_numpy() > 0
 
-    errors, inside, errors_inside = _on_frequent_sizes(preds, experiment, frequent_sizes, trained)
+    errors, inside, errors_inside = _on_frequent_sizes(preds, experiment, frequent_sizes, target, trained)
     sizes = inside["n_atoms"].to_numpy(dtype=float)
     elements = _varying_elements(inside, min_count)
     method = (f"least squares of each test molecule's |error| on log2(training molecules of its size), its number "
@@ -299,20 +315,21 @@ def h1_rare_sizes(preds: Predictions, train_size_counts: Mapping[int, int], freq
     primary, per_atom = seed_aware_interval(errors_inside, {experiment: 1.0}, theta, n_resamples, seed)
     explanation = (
         f"Over the {len(inside)} test molecules of {len(np.unique(sizes))} frequent size bins, the absolute error "
-        f"changes by {_ci_text(primary, '+.1f')} meV each time the molecule's size is twice as frequent in "
+        f"changes by {_ci_text(primary, fmt)} {unit} each time the molecule's size is twice as frequent in "
         f"training, at equal size and composition (negative: rarer sizes are predicted worse). At equal "
-        f"frequency, each extra atom changes it by {_ci_text(per_atom, '+.1f')} meV. Seeds: {_seeds_text(errors)}."
+        f"frequency, each extra atom changes it by {_ci_text(per_atom, fmt)} {unit}. Seeds: {_seeds_text(errors)}."
     )
     return _row("H1", experiment, question, statement, statistic, unit, method, primary, 0.0, errors_inside,
-                min_seeds, explanation, secondary=("mae_change_per_atom_at_equal_frequency_meV", per_atom))
+                min_seeds, explanation,
+                secondary=(target.metric("mae_change_per_atom_at_equal_frequency"), per_atom))
 
 
 def h2_rare_elements(preds: Predictions, train_element_counts: Mapping[str, int], frequent_sizes: set[int],
                      experiment: str = "baseline", min_count: int = 10, min_seeds: int = 2, n_resamples: int = 1000,
-                     seed: int = 0) -> dict:
+                     seed: int = 0, target: Target = DEFAULT_TARGET) -> dict:
     """H2: elements rare in the training data have larger test errors, at equal size and other elements.
 
-    Per seed, a least-squares model of each test molecule's |error| (meV) over the molecules of the frequent
+    Per seed, a least-squares model of each test molecule's |error| (display unit) over the molecules of the frequent
     sizes: one level per size (a size-matched comparison) plus one term b_e per element whose presence varies
     (at least ``min_count`` test molecules with and without it): b_e is the extra error of molecules holding e,
     at equal size and other elements. The statistic is the least-squares slope of b_e against log2(training
@@ -322,8 +339,8 @@ def h2_rare_elements(preds: Predictions, train_element_counts: Mapping[str, int]
     question = "Are molecules holding elements that are rare in the training data predicted worse?"
     statement = ("Elements that are rare in the training data come with larger test errors, at equal size and "
                  "other elements.")
-    statistic, unit = "extra_error_change_per_doubling_of_element_frequency", "meV"
-    errors, inside, errors_inside = _on_frequent_sizes(preds, experiment, frequent_sizes)
+    statistic, unit, fmt = "extra_error_change_per_doubling_of_element_frequency", target.display_unit, _signed(target)
+    errors, inside, errors_inside = _on_frequent_sizes(preds, experiment, frequent_sizes, target)
     elements = [e for e in _varying_elements(inside, min_count) if train_element_counts.get(e, 0) > 0]
     method = (f"least squares of each test molecule's |error| on its size (one level per size) and the presence "
               f"of {', '.join(elements) or 'no element'}; slope of the element terms against log2(training "
@@ -344,17 +361,17 @@ def h2_rare_elements(preds: Predictions, train_element_counts: Mapping[str, int]
         return np.concatenate([(extra @ slope)[..., None], extra], axis=-1)
 
     primary, *per_element = seed_aware_interval(errors_inside, {experiment: 1.0}, theta, n_resamples, seed)
-    effects = "; ".join(f"{e} ({train_element_counts[e]} training molecules) {_ci_text(i, '+.1f')} meV"
+    effects = "; ".join(f"{e} ({train_element_counts[e]} training molecules) {_ci_text(i, fmt)} {unit}"
                         for e, i in zip(elements, per_element))
     explanation = (
         f"Over the {len(inside)} test molecules of the frequent sizes, at equal size and other elements, molecules "
         f"holding an element have these extra errors: {effects}. Their slope against the element's training "
-        f"frequency: {_ci_text(primary, '+.1f')} meV per doubling (negative: rarer elements, larger errors). "
+        f"frequency: {_ci_text(primary, fmt)} {unit} per doubling (negative: rarer elements, larger errors). "
         f"Seeds: {_seeds_text(errors)}."
     )
     return _row("H2", experiment, question, statement, statistic, unit, method, primary, 0.0, errors_inside,
                 min_seeds, explanation,
-                secondary=(f"extra_error_with_{rarest}_meV", per_element[elements.index(rarest)]))
+                secondary=(target.metric(f"extra_error_with_{rarest}"), per_element[elements.index(rarest)]))
 
 
 def _cv_statistic(membership: np.ndarray) -> Theta:
@@ -367,9 +384,10 @@ def _cv_statistic(membership: np.ndarray) -> Theta:
 
 
 def _balancing(preds: Predictions, experiment: str, control: str, baseline: str, frequent_sizes: set[int],
-               min_seeds: int, n_resamples: int, seed: int, is_placebo: bool) -> dict:
+               min_seeds: int, n_resamples: int, seed: int, is_placebo: bool, target: Target) -> dict:
     """H3 for one balancing arm against its matched control (or the placebo against the baseline)."""
-    test, errors = _test_errors(preds, [control, experiment, baseline])
+    test, errors = _test_errors(preds, [control, experiment, baseline], target)
+    unit, fmt = target.display_unit, _signed(target)
     sizes = test["n_atoms"].to_numpy()
     bins = sorted(int(s) for s in set(np.unique(sizes)) & set(frequent_sizes))
     question = "Does balancing the training data by size even out the error across sizes?"
@@ -391,11 +409,11 @@ def _balancing(preds: Predictions, experiment: str, control: str, baseline: str,
     overall = seed_aware_interval(compared, versus, everything, n_resamples, seed)
     guard_passes = not overall["low"] > 0
     guard = (f"the arm's overall MAE is not worse than its control's (interval of the change "
-             f"{overall['low']:+.1f} to {overall['high']:+.1f} meV)", guard_passes)
+             f"{overall['low']:{fmt}} to {overall['high']:{fmt}} {unit})", guard_passes)
     explanation = (
         f"Coefficient of variation of the MAE over {len(bins)} frequent size bins: {primary['means'][control]:.3f} "
         f"({control}) to {primary['means'][experiment]:.3f} ({experiment}), a change of {_ci_text(primary, '+.3f')}; "
-        f"overall MAE change {_ci_text(overall, '+.1f')} meV"
+        f"overall MAE change {_ci_text(overall, fmt)} {unit}"
         + ("" if guard_passes else " (worse overall: not called better balanced)")
     )
     beside = None
@@ -405,17 +423,18 @@ def _balancing(preds: Predictions, experiment: str, control: str, baseline: str,
         beside_cv = seed_aware_interval(against_full, full_versus, _cv_statistic(membership), n_resamples, seed)
         beside_mae = seed_aware_interval(against_full, full_versus, everything, n_resamples, seed)
         explanation += (f". Against the full baseline ({baseline}): CV change {_ci_text(beside_cv, '+.3f')}, overall "
-                        f"MAE change {_ci_text(beside_mae, '+.1f')} meV")
+                        f"MAE change {_ci_text(beside_mae, fmt)} {unit}")
         beside = ("delta_cv_mae_frequent_sizes_vs_full_baseline", beside_cv)
     explanation += f"; seeds: {_seeds_text(errors)}."
     return _row("H3", f"{experiment} vs {control}", question, statement, statistic, "", method, primary, 0.0,
                 compared, min_seeds, explanation, control=is_placebo,
-                secondary=("delta_overall_mae_meV", overall), beside=beside, guard=guard)
+                secondary=(target.metric("delta_overall_mae"), overall), beside=beside, guard=guard)
 
 
 def h3_balancing(preds: Predictions, balanced: str | Sequence[str], frequent_sizes: set[int],
                  baseline: str = "baseline", controls: Mapping[str, str] | None = None, min_seeds: int = 2,
-                 n_resamples: int = 1000, seed: int = 0, placebo: str | None = None) -> list[dict]:
+                 n_resamples: int = 1000, seed: int = 0, placebo: str | None = None,
+                 target: Target = DEFAULT_TARGET) -> list[dict]:
     """H3: balancing by size equalizes the errors across the frequent sizes; one dict per balanced experiment.
 
     Statistic: coefficient of variation (population std / mean) of the per-bin MAE over the frequent size
@@ -430,7 +449,7 @@ def h3_balancing(preds: Predictions, balanced: str | Sequence[str], frequent_siz
     balanced = [balanced] if isinstance(balanced, str) else list(balanced)
     controls = dict(controls or {})
     rows = [_balancing(preds, name, controls.get(name, baseline), baseline, frequent_sizes, min_seeds, n_resamples,
-                       seed, False) for name in balanced]
+                       seed, False, target) for name in balanced]
     adjusted = holm([row["p_value"] for row in rows])
     for row, p in zip(rows, adjusted):
         row["p_adjusted"] = float(p)
@@ -440,13 +459,14 @@ def h3_balancing(preds: Predictions, balanced: str | Sequence[str], frequent_siz
             row["explanation"] += f" Holm-adjusted p over the {len(rows)} arms: {p:.3g}."
     if placebo:
         rows.append(_balancing(preds, placebo, baseline, baseline, frequent_sizes, min_seeds, n_resamples, seed,
-                               True))
+                               True, target))
     return rows
 
 
 def _targeted(preds: Predictions, targeted: str, baseline: str, threshold: int, margin: float, min_seeds: int,
-              n_resamples: int, seed: int, control: bool) -> dict:
-    test, errors = _test_errors(preds, [baseline, targeted])
+              n_resamples: int, seed: int, control: bool, target: Target) -> dict:
+    test, errors = _test_errors(preds, [baseline, targeted], target)
+    unit, fmt, plain = target.display_unit, _signed(target), f".{decimals(target.display_unit)}f"
     large = test["n_atoms"].to_numpy() > threshold
     coefficients = {targeted: 1.0, baseline: -1.0}
     question = f"Can training skip the molecules with at most {threshold} atoms without losing accuracy above that?"
@@ -458,7 +478,7 @@ def _targeted(preds: Predictions, targeted: str, baseline: str, threshold: int, 
     method = (f"MAE on the test molecules with more than {threshold} atoms, arm minus baseline, against a "
               f"non-inferiority margin of {100 * margin:g} % of the baseline's MAE there; {INTERVAL_METHOD}")
     if not large.any() or large.all():
-        return _row("H4", f"{targeted} vs {baseline}", question, statement, statistic, "meV", method, NAN_INTERVAL,
+        return _row("H4", f"{targeted} vs {baseline}", question, statement, statistic, unit, method, NAN_INTERVAL,
                     np.nan, errors, min_seeds, f"The test set has no molecules on one side of {threshold} atoms.",
                     control=control)
 
@@ -467,30 +487,33 @@ def _targeted(preds: Predictions, targeted: str, baseline: str, threshold: int, 
     bound = margin * primary["means"][baseline]
     explanation = (
         f"On the {int(large.sum())} test molecules with more than {threshold} atoms the MAE went from "
-        f"{primary['means'][baseline]:.1f} ({baseline}) to {primary['means'][targeted]:.1f} meV ({targeted}), a "
-        f"change of {_ci_text(primary, '+.1f')} meV against a non-inferiority margin of +{bound:.1f} meV; on the "
-        f"{int((~large).sum())} smaller ones it changed by {_ci_text(second, '+.1f')} meV; seeds: {_seeds_text(errors)}."
+        f"{primary['means'][baseline]:{plain}} ({baseline}) to {primary['means'][targeted]:{plain}} {unit} "
+        f"({targeted}), a change of {_ci_text(primary, fmt)} {unit} against a non-inferiority margin of "
+        f"{bound:{fmt}} {unit}; on the {int((~large).sum())} smaller ones it changed by {_ci_text(second, fmt)} "
+        f"{unit}; seeds: {_seeds_text(errors)}."
     )
-    return _row("H4", f"{targeted} vs {baseline}", question, statement, statistic, "meV", method, primary, bound,
+    return _row("H4", f"{targeted} vs {baseline}", question, statement, statistic, unit, method, primary, bound,
                 errors, min_seeds, explanation, control=control,
-                secondary=(f"delta_mae_meV_at_most_{threshold}_atoms", second))
+                secondary=(f"{target.metric('delta_mae')}_at_most_{threshold}_atoms", second))
 
 
 def h4_targeted(preds: Predictions, targeted: str = "targeted", baseline: str = "baseline", threshold: int = 17,
                 margin: float = 0.10, min_seeds: int = 2, n_resamples: int = 1000, seed: int = 0,
-                placebo: str | None = None) -> list[dict]:
+                placebo: str | None = None, target: Target = DEFAULT_TARGET) -> list[dict]:
     """H4: molecules with at most ``threshold`` atoms are redundant for the larger ones (non-inferiority).
 
-    Statistic: MAE (meV) of the targeted model (trained on more than ``threshold`` atoms only) minus the
-    baseline's, on the test molecules with more than ``threshold`` atoms, per seed, averaged. The claim is that
-    it is below the margin, ``margin`` times the baseline's MAE there. Secondary: the same difference on the
-    molecules with at most ``threshold`` atoms. ``placebo`` is judged the same way as a control. For a fair
+    Statistic: MAE (the target's display unit) of the targeted model (trained on more than ``threshold`` atoms
+    only) minus the baseline's, on the test molecules with more than ``threshold`` atoms, per seed, averaged.
+    The claim is that it is below the margin, ``margin`` times the baseline's MAE there (a fraction: no unit of
+    its own, see the module text). Secondary: the same difference on the molecules with at most ``threshold``
+    atoms. ``placebo`` is judged the same way as a control. For a fair
     comparison the targeted experiment chooses its checkpoint on the baseline's validation molecules and uses
     the baseline's energy reference (config.yaml, experiment ``targeted``).
     """
-    rows = [_targeted(preds, targeted, baseline, threshold, margin, min_seeds, n_resamples, seed, False)]
+    rows = [_targeted(preds, targeted, baseline, threshold, margin, min_seeds, n_resamples, seed, False, target)]
     if placebo:
-        rows.append(_targeted(preds, placebo, baseline, threshold, margin, min_seeds, n_resamples, seed, True))
+        rows.append(_targeted(preds, placebo, baseline, threshold, margin, min_seeds, n_resamples, seed, True,
+                              target))
     return rows
 
 

@@ -10,17 +10,26 @@ from matplotlib import colormaps
 from matplotlib.lines import Line2D
 
 from workflow_scripts.config.experiments import CAPPED, LEARNING_CURVE, SIZE_CONTROL
-from workflow_scripts.evaluation.learning_curve import OVERALL
+from workflow_scripts.evaluation.learning_curve import OVERALL, mae_columns
+from workflow_scripts.evaluation.units import DEFAULT_TARGET
 from workflow_scripts.files.atomic import save_figure, write_csv
 from workflow_scripts.figures.style import (ERROR_BAR_NOTE, close, empty_panel, figure, log_axis, metric_label,
                                             note_handle, outside_legend, seed_markers)
+from workflow_scripts.targets import Target
 
 MARKERS = {LEARNING_CURVE: "o", CAPPED: "s", SIZE_CONTROL: "^"}
 # a cap and its control have the same number of molecules: drawn a little apart, left and right
 DODGE = {LEARNING_CURVE: 1.0, CAPPED: 0.96, SIZE_CONTROL: 1.04}
 SIZES_SHOWN = 4  # frequent size bins drawn in the lower panel, spread from the smallest to the largest
-VALUE_COLUMNS = ["panel", "experiment", "series", "subset", "group", "n_train", "mae_meV", "mae_ci_low_meV",
-                 "mae_ci_high_meV", "seeds"]
+
+
+def value_columns(target: Target = DEFAULT_TARGET) -> list[str]:
+    """The columns of the values drawn: the learning curve table's, MAE in the target's unit."""
+    mae, low, high, _ = mae_columns(target)
+    return ["panel", "experiment", "series", "subset", "group", "n_train", mae, low, high, "seeds"]
+
+
+VALUE_COLUMNS = value_columns()  # U0's
 
 
 def shown_sizes(table: pd.DataFrame, count: int = SIZES_SHOWN) -> list[int]:
@@ -31,38 +40,39 @@ def shown_sizes(table: pd.DataFrame, count: int = SIZES_SHOWN) -> list[int]:
     return [sizes[i] for i in sorted({round(x) for x in np.linspace(0, len(sizes) - 1, count)})]
 
 
-def _shown_rows(table: pd.DataFrame, sizes: list[int]) -> pd.DataFrame:
+def _shown_rows(table: pd.DataFrame, sizes: list[int], target: Target) -> pd.DataFrame:
     """The rows of ``table`` the figure draws, with their panel: "whole test set" or "size <n>"."""
     rows = table.assign(group=table["group"].astype(str))
-    rows = rows[rows["group"].isin([OVERALL, *map(str, sizes)]) & rows["n_train"].notna() & rows["mae_meV"].notna()]
+    mae = target.metric("mae")
+    rows = rows[rows["group"].isin([OVERALL, *map(str, sizes)]) & rows["n_train"].notna() & rows[mae].notna()]
     return rows.assign(panel=["whole test set" if g == OVERALL else f"size {g}" for g in rows["group"]])
 
 
-def plotted_values(table: pd.DataFrame, sizes: list[int]) -> pd.DataFrame:
+def plotted_values(table: pd.DataFrame, sizes: list[int], target: Target = DEFAULT_TARGET) -> pd.DataFrame:
     """What the figure draws, as drawn (before the dodge of caps and controls), one row per point."""
-    return _shown_rows(table, sizes)[VALUE_COLUMNS].reset_index(drop=True)
+    return _shown_rows(table, sizes, target)[value_columns(target)].reset_index(drop=True)
 
 
 def _seed_values(text) -> tuple:
     return tuple(float(v) for v in str(text).split(",")) if isinstance(text, str) and text else ()
 
 
-def _draw(ax, rows: pd.DataFrame, color, label_points: bool, plots: dict) -> None:
+def _draw(ax, rows: pd.DataFrame, color, label_points: bool, plots: dict, target: Target) -> None:
     """One colour's series on one panel: the learning curve as a line, caps and controls as points."""
+    mae, low, high, each_seed = mae_columns(target)
     for series, marker in MARKERS.items():
         points = rows[rows["series"] == series].sort_values("n_train")
         if points.empty:
             continue
         x = points["n_train"].to_numpy(dtype=float) * DODGE[series]
-        y = points["mae_meV"].to_numpy(dtype=float)
-        below = np.clip(y - points["mae_ci_low_meV"].to_numpy(dtype=float), 0, None)
-        above = np.clip(points["mae_ci_high_meV"].to_numpy(dtype=float) - y, 0, None)
+        y = points[mae].to_numpy(dtype=float)
+        below = np.clip(y - points[low].to_numpy(dtype=float), 0, None)
+        above = np.clip(points[high].to_numpy(dtype=float) - y, 0, None)
         errors = np.nan_to_num(np.vstack([np.minimum(below, 0.95 * y), above]))  # a log axis stops above 0
         ax.errorbar(x, y, yerr=errors, fmt=marker + ("-" if series == LEARNING_CURVE else ""), ms=4.5, lw=1.3,
                     elinewidth=0.8, capsize=1.5, color=color, mfc=color if series != SIZE_CONTROL else "white",
                     zorder=3)
-        seed_markers(ax, x, pd.DataFrame({"seed_values": [_seed_values(v) for v in points["mae_each_seed_meV"]]}),
-                     color)
+        seed_markers(ax, x, pd.DataFrame({"seed_values": [_seed_values(v) for v in points[each_seed]]}), color)
         # the curve's points by their share of the training set (above), caps by subset (below); each control
         # sits beside its cap, marked by its symbol alone (labelled too, they overlap the caps' and the curve's)
         if label_points and series != SIZE_CONTROL:
@@ -73,18 +83,19 @@ def _draw(ax, rows: pd.DataFrame, color, label_points: bool, plots: dict) -> Non
                             ha="left" if curve else "right", fontsize=plots["font_size"] - 3, color=color)
 
 
-def plot_learning_curve(table: pd.DataFrame, plots: dict, path, values_path, title: str) -> pd.DataFrame:
+def plot_learning_curve(table: pd.DataFrame, plots: dict, path, values_path, title: str, *,
+                        target: Target = DEFAULT_TARGET) -> pd.DataFrame:
     """Top: the whole test set; bottom: a few frequent size bins, one colour each. x: training molecules (log),
     y: test MAE (log). Writes the drawn values to ``values_path`` (CSV) and returns them."""
     sizes = shown_sizes(table)
-    drawn = _shown_rows(table, sizes)
+    drawn = _shown_rows(table, sizes, target)
     fig, (ax, ax_sizes) = figure(plots, height_scale=1.7, nrows=2, sharex=True)
     handles = []
     if len(drawn):
-        _draw(ax, drawn[drawn["group"] == OVERALL], "black", True, plots)
+        _draw(ax, drawn[drawn["group"] == OVERALL], "black", True, plots, target)
         palette = colormaps["viridis"](np.linspace(0, 0.85, max(len(sizes), 1)))
         for size, color in zip(sizes, palette):
-            _draw(ax_sizes, drawn[drawn["group"] == str(size)], color, False, plots)
+            _draw(ax_sizes, drawn[drawn["group"] == str(size)], color, False, plots, target)
             handles.append(Line2D([], [], color=color, lw=1.3, label=f"{size} atoms"))
         present = [s for s in MARKERS if s in set(drawn["series"])]
         handles = [Line2D([], [], color="0.3", marker=MARKERS[s], ls="-" if s == LEARNING_CURVE else "none",
@@ -96,13 +107,13 @@ def plot_learning_curve(table: pd.DataFrame, plots: dict, path, values_path, tit
         log_axis(ax_sizes, "x")
     else:
         empty_panel(ax, "no results")
-    ax.set_ylabel(metric_label("mae_meV") + "\nwhole test set")
-    ax_sizes.set_ylabel(metric_label("mae_meV") + "\nper size")
+    ax.set_ylabel(metric_label(target.metric("mae"), target) + "\nwhole test set")
+    ax_sizes.set_ylabel(metric_label(target.metric("mae"), target) + "\nper size")
     ax_sizes.set_xlabel("training molecules")
     ax.set_title(title)
     outside_legend(fig, handles, plots)
     save_figure(fig, path)
     close(fig)
-    values = plotted_values(table, sizes)
+    values = plotted_values(table, sizes, target)
     write_csv(values, values_path)
     return values

@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from workflow_scripts.evaluation.units import DEFAULT_TARGET
 from workflow_scripts.files.atomic import save_figure
 from workflow_scripts.figures.style import (ERROR_BAR_NOTE, OFF_SCALE, REFERENCE, REFERENCE_STYLE, Experiments, close,
                                             colors_for, drawn, drawn_seed_mean, empty_panel, figure, log_axis,
                                             metric_label, metric_unit, note_handle, outside_legend, save_values,
                                             seed_markers, seed_mean, seed_note, yerr)
 from workflow_scripts.properties import ELEMENTS
+from workflow_scripts.targets import Target
 
 
 def percent(fraction: float) -> str:
@@ -28,11 +30,12 @@ def train_fractions(metrics_by_element: pd.DataFrame, experiment: str) -> dict[s
 
 
 def plot_error_by_element(metrics_by_element: pd.DataFrame, experiments: Experiments, plots: dict, path, title: str,
-                          train_fraction: dict[str, float], metric: str = "mae_meV", log_y: bool = False,
+                          train_fraction: dict[str, float], metric: str | None = None, log_y: bool = False,
                           reference: str | None = REFERENCE, colors: dict | None = None,
-                          values_path=None) -> pd.DataFrame:
+                          values_path=None, target: Target = DEFAULT_TARGET) -> pd.DataFrame:
     """Grouped bars per element (ordered from most to least frequent in training) with 95 % CI error bars.
     Writes the drawn values to ``values_path`` (CSV: style.VALUE_COLUMNS, x the element) and returns them."""
+    metric = metric or target.metric("mae")  # the target's MAE column unless told
     colors = colors_for(experiments, colors)
     shown = [(name, label, seed_mean(metrics_by_element, name, metric))
              for name, label in experiments if name != reference]
@@ -59,7 +62,7 @@ def plot_error_by_element(metrics_by_element: pd.DataFrame, experiments: Experim
         if ref["value"].notna().any() and not log_y and ref["value"].max() > OFF_SCALE * max(tops):
             # drawing it would squash the bars the figure is about: give its values instead
             values = ", ".join(f"{e} {v:.3g}" for e, v in ref["value"].dropna().items())
-            handles.append(note_handle(f"linear reference (off scale): {values} {metric_unit(metric)}"))
+            handles.append(note_handle(f"linear reference (off scale): {values} {metric_unit(metric, target)}"))
         elif ref["value"].notna().any():
             bars.append(drawn("linear reference", ref.index, ref["value"], reference,
                                 count=ref["count"].to_numpy()))
@@ -83,7 +86,7 @@ def plot_error_by_element(metrics_by_element: pd.DataFrame, experiments: Experim
     if present:
         handles.append(note_handle(ERROR_BAR_NOTE))
     ax.set_xlabel("molecules containing the element")
-    ax.set_ylabel(metric_label(metric))
+    ax.set_ylabel(metric_label(metric, target))
     ax.set_title(title)
     ax.grid(axis="y", color="0.85", lw=0.6, zorder=0)
     ax.set_axisbelow(True)

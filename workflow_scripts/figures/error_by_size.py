@@ -10,12 +10,14 @@ from matplotlib import ticker
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from workflow_scripts.evaluation.units import DEFAULT_TARGET
 from workflow_scripts.files.atomic import save_figure
 from workflow_scripts.figures.catalogue import MIN_TEST_MOLECULES_FOR_RANGE, share
 from workflow_scripts.figures.style import (ERROR_BAR_NOTE, REFERENCE, REFERENCE_STYLE, Experiments, close, colors_for,
                                             drawn, drawn_seed_mean, empty_panel, figure, log_axis, metric_label,
                                             note_handle, outside_legend, save_values, seed_markers, seed_mean,
                                             seed_note, size_ticks, yerr)
+from workflow_scripts.targets import Target
 
 RARE_SHADE = "0.9"
 CUT_NOTE = (f"interval cut at the axis edge (size bins with fewer than {MIN_TEST_MOLECULES_FOR_RANGE} test "
@@ -50,14 +52,15 @@ def cut_ends(frame: pd.DataFrame, bottom: float, top: float) -> pd.Series:
 
 
 def plot_error_by_size(metrics: pd.DataFrame, experiments: Experiments, plots: dict, path, title: str,
-                       frequent_bin_fraction: float, metric: str = "mae_meV", log_y: bool = True,
+                       frequent_bin_fraction: float, metric: str | None = None, log_y: bool = True,
                        reference: str | None = REFERENCE, colors: dict | None = None,
-                       values_path=None) -> pd.DataFrame:
+                       values_path=None, target: Target = DEFAULT_TARGET) -> pd.DataFrame:
     """Error per size (top) over the test count per size (bottom); rare sizes shaded grey in both panels.
 
     The error axis shows the data (``y_range``); an interval it cuts is marked with an open triangle at the edge.
     Writes the drawn values to ``values_path`` (CSV: style.VALUE_COLUMNS, intervals uncut) and returns them.
     """
+    metric = metric or target.metric("mae")  # the target's MAE column unless told
     colors = colors_for(experiments, colors)
     fig, (ax, ax_count) = figure(plots, height_scale=1.4, nrows=2, sharex=True,
                                  gridspec_kw={"height_ratios": [3, 1]})
@@ -115,7 +118,7 @@ def plot_error_by_size(metrics: pd.DataFrame, experiments: Experiments, plots: d
         log_axis(ax)
     if limits:
         ax.set_ylim(*limits)
-    ax.set_ylabel(metric_label(metric))
+    ax.set_ylabel(metric_label(metric, target))
     ax.set_title(title)
     ax.grid(axis="y", color="0.85", lw=0.6)
     ax_count.set_ylabel("test\nmolecules")

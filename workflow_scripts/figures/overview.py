@@ -6,22 +6,26 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
 
+from workflow_scripts.evaluation.units import DEFAULT_TARGET
 from workflow_scripts.files.atomic import save_figure
 from workflow_scripts.figures.style import (ERROR_BAR_NOTE, OFF_SCALE, PALETTE, REFERENCE, REFERENCE_STYLE, Experiments,
                                             close, colors_for, drawn, empty_panel, figure, log_axis, metric_label,
                                             metric_unit, note_handle, outside_legend, save_values, seed_markers,
                                             seed_mean, yerr)
+from workflow_scripts.targets import Target
 
 
 def plot_overall_comparison(metrics_overall: pd.DataFrame, experiments: Experiments, plots: dict, path, title: str,
-                            metric: str = "mae_meV", reference: str | None = REFERENCE, colors: dict | None = None,
-                            log_x: bool = False, groups: dict | None = None, values_path=None) -> pd.DataFrame:
+                            metric: str | None = None, reference: str | None = REFERENCE, colors: dict | None = None,
+                            log_x: bool = False, groups: dict | None = None, values_path=None,
+                            target: Target = DEFAULT_TARGET) -> pd.DataFrame:
     """Horizontal bars of the whole-test-set error per experiment (best on top), 95 % CI, reference as a line.
 
     ``groups`` (experiment -> study part) colours the bars by part, with a legend entry per part. Writes the drawn
     values to ``values_path`` (CSV: style.VALUE_COLUMNS, x the experiment, y its error; intervals uncut) and
     returns them.
     """
+    metric = metric or target.metric("mae")  # the target's MAE column unless told
     group_colors = {}
     if groups:
         group_colors = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(dict.fromkeys(groups.values()))}
@@ -65,7 +69,7 @@ def plot_overall_comparison(metrics_overall: pd.DataFrame, experiments: Experime
         ref = seed_mean(overall, reference, metric)
         if len(ref):
             value = ref["value"].iloc[0]
-            label = f"linear reference ({value:.3g} {metric_unit(metric)})"
+            label = f"linear reference ({value:.3g} {metric_unit(metric, target)})"
             tops = [e[2]["high"] if np.isfinite(e[2]["high"]) else e[2]["value"] for e in entries]
             bars.append(drawn("linear reference", [reference], [value], reference, count=ref["count"].iloc[0]))
             if tops and not log_x and (value > OFF_SCALE * max(tops) or value > ax.get_xlim()[1]):
@@ -81,7 +85,7 @@ def plot_overall_comparison(metrics_overall: pd.DataFrame, experiments: Experime
     if log_x and entries:
         log_axis(ax, "x")
     ax.margins(x=0.12)  # room for the value labels
-    ax.set_xlabel(metric_label(metric) + ", whole test set")
+    ax.set_xlabel(metric_label(metric, target) + ", whole test set")
     ax.set_title(title)
     ax.grid(axis="x", color="0.88", lw=0.6, zorder=0)
     ax.set_axisbelow(True)

@@ -23,8 +23,10 @@ from matplotlib import ticker  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from workflow_scripts.evaluation.intervals import seed_summary  # noqa: E402
+from workflow_scripts.evaluation.units import DEFAULT_TARGET, label  # noqa: E402
 from workflow_scripts.files.atomic import write_csv  # noqa: E402
 from workflow_scripts.properties import LINEAR_REFERENCE  # noqa: E402
+from workflow_scripts.targets import Target  # noqa: E402
 
 REFERENCE = LINEAR_REFERENCE  # the linear reference run, drawn in grey beside the networks
 REFERENCE_STYLE = {"color": "0.3", "ls": "--", "lw": 1.2}
@@ -32,7 +34,7 @@ OFF_SCALE = 3.0  # a linear-axis reference further than this factor above the da
 # tab10 without its grey: grey is kept for the linear reference and for counts.
 PALETTE = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
            "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "navy", "darkgoldenrod", "teal")
-METRICS = {"mae_meV": ("MAE", "meV"), "rmse_meV": ("RMSE", "meV"), "mse_eV2": ("MSE", "eV²")}
+MEASURES = {"mae": "MAE", "rmse": "RMSE", "mse": "MSE"}  # a metric column's prefix, as labels name it
 ERROR_BAR_NOTE = "error bars: 95 % CI over seeds and test molecules; open markers: each seed"
 
 Experiments = Sequence[tuple[str, str]]
@@ -100,13 +102,20 @@ def colors_for(experiments: Experiments, colors: dict | None) -> dict[str, str]:
     return {**fallback, **(colors or {})}
 
 
-def metric_unit(metric: str) -> str:
-    return METRICS.get(metric, ("", ""))[1]
+def metric_unit(metric: str, target: Target = DEFAULT_TARGET) -> str:
+    """The unit of one of the target's metric columns ('meV' for ``mae_meV``, 'eV²' for ``mse_eV2``); '' for
+    any other column."""
+    if metric == target.mse_column:
+        return target.squared_unit
+    return target.display_unit if metric in (target.metric("mae"), target.metric("rmse")) else ""
 
 
-def metric_label(metric: str) -> str:
-    name, unit = METRICS.get(metric, (metric, ""))
-    return f"test {name} ({unit})" if unit else f"test {name}"
+def metric_label(metric: str, target: Target = DEFAULT_TARGET) -> str:
+    """An axis label of a metric column: 'test MAE (meV)' for U0, 'test MAE of μ (D)' for the dipole moment
+    (units.label); 'test <column>' for a column that is not one of the target's metrics."""
+    if not metric_unit(metric, target):
+        return f"test {metric}"
+    return label(target, f"test {MEASURES[metric.split('_', 1)[0]]}", squared=metric == target.mse_column)
 
 
 def seed_mean(table: pd.DataFrame, experiment: str, metric: str) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from ase import Atoms
 from ase.data import chemical_symbols
 
 from workflow_scripts import targets
+from workflow_scripts.evaluation.units import decimals
 from workflow_scripts.properties import ELEMENTS, U0, contains
 from workflow_scripts.targets import Target
 
@@ -160,7 +161,7 @@ def expected_errors(molecules: list[tuple[str, str, Atoms]], predicted: np.ndarr
         worst = max(known, key=lambda s: groups.loc[s, mae[0]]) if known else None
         row.update({"element_group": worst or "",
                     **{f"element_{k}": (groups.loc[worst, k] if worst else np.nan) for k in mae},
-                    "element_groups": "; ".join(f"{s} {_interval(groups.loc[s], mae, target.decimals)}" for s in known)})
+                    "element_groups": "; ".join(f"{s} {_interval(groups.loc[s], mae, decimals(target.display_unit))}" for s in known)})
         notes = []
         if n not in train_sizes:
             notes.append(f"size {n} is not among the training sizes ({min(train_sizes)} to {max(train_sizes)} atoms)")

@@ -2,6 +2,7 @@
 
 Input: the rows of results/<study>/tables/hypothesis_verdicts.csv (workflow_scripts/evaluation/verdicts.py). Rows with
 ``control`` true are the placebo: the cards never report them as findings, only as the check "passed / failed".
+Errors are written in each row's ``unit`` (the study's target's display unit: meV for U0, D for the dipole moment).
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import math
 import re
 
 import pandas as pd
+
+from workflow_scripts.evaluation.units import DEFAULT_TARGET, decimals
+from workflow_scripts.targets import Target
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 MINUS = "\u2212"  # a real minus sign: "-3" reads as a dash in running text
@@ -33,6 +37,14 @@ def signed(value, digits: int = 1) -> str:
 def interval(low, high, digits: int = 1) -> str:
     """'95 % CI −5.1 to −1.3'."""
     return f"95 % CI {signed(low, digits)} to {signed(high, digits)}"
+
+
+def unit_of(row) -> tuple[str, int]:
+    """The unit of a verdict row's errors and their decimals: ('meV', 1) for U0, ('D', 3) for the dipole moment.
+    A row without a unit (H3's statistic has none; tables before the unit column) is read as U0's errors."""
+    unit = row.get("unit")
+    unit = unit if isinstance(unit, str) and unit else DEFAULT_TARGET.display_unit
+    return unit, decimals(unit)
 
 
 def is_placebo(row) -> bool:
@@ -60,7 +72,7 @@ def _threshold(row, default: int = 17) -> int:
 
 
 def _rarest_element(row) -> str:
-    found = re.search(r"extra_error_with_([A-Z][a-z]?)_meV", str(row.get("secondary_statistic", "")))
+    found = re.search(r"extra_error_with_([A-Z][a-z]?)_", str(row.get("secondary_statistic", "")))
     return found.group(1) if found else "the rarest element"
 
 
@@ -70,8 +82,10 @@ def _arm(comparison: str) -> str:
 
 
 def h1_card(row: dict) -> dict:
-    effect = (f"each doubling of a size's share of the training data changes the error by {signed(row['value'])} "
-              f"meV ({interval(row['ci_low'], row['ci_high'])}); H1 expects a fall")
+    unit, digits = unit_of(row)
+    effect = (f"each doubling of a size's share of the training data changes the error by "
+              f"{signed(row['value'], digits)} {unit} ({interval(row['ci_low'], row['ci_high'], digits)}); H1 "
+              "expects a fall")
     meaning = {
         SUPPORTED: "Expect larger errors for molecules whose size is uncommon in the training data, even at equal "
                    "size and composition; more training molecules of those sizes should help.",
@@ -83,12 +97,13 @@ def h1_card(row: dict) -> dict:
 
 
 def h2_card(row: dict) -> dict:
-    element = _rarest_element(row)
+    element, (unit, digits) = _rarest_element(row), unit_of(row)
     effect = (f"each doubling of an element's share of the training data changes its extra error by "
-              f"{signed(row['value'])} meV ({interval(row['ci_low'], row['ci_high'])}); H2 expects a fall")
+              f"{signed(row['value'], digits)} {unit} ({interval(row['ci_low'], row['ci_high'], digits)}); H2 "
+              "expects a fall")
     if pd.notna(row.get("secondary_value")):
-        effect += (f". Molecules with {element}: {signed(row['secondary_value'])} meV extra "
-                   f"({interval(row['secondary_ci_low'], row['secondary_ci_high'])})")
+        effect += (f". Molecules with {element}: {signed(row['secondary_value'], digits)} {unit} extra "
+                   f"({interval(row['secondary_ci_low'], row['secondary_ci_high'], digits)})")
     meaning = {
         SUPPORTED: f"Molecules holding a rare element (here {element}) carry extra error at equal size: check "
                    "their predictions with more care, or add such molecules to the training data.",
@@ -125,11 +140,12 @@ def h3_card(rows: list[dict]) -> dict:
 
 
 def h4_card(row: dict) -> dict:
-    threshold = _threshold(row)
-    effect = (f"{signed(row['value'])} meV of error above {threshold} atoms "
-              f"({interval(row['ci_low'], row['ci_high'])}; allowed: up to {signed(row['bound'])} meV)")
+    threshold, (unit, digits) = _threshold(row), unit_of(row)
+    effect = (f"{signed(row['value'], digits)} {unit} of error above {threshold} atoms "
+              f"({interval(row['ci_low'], row['ci_high'], digits)}; allowed: up to {signed(row['bound'], digits)} "
+              f"{unit})")
     if pd.notna(row.get("secondary_value")):
-        effect += f"; {signed(row['secondary_value'])} meV at {threshold} atoms or fewer"
+        effect += f"; {signed(row['secondary_value'], digits)} {unit} at {threshold} atoms or fewer"
     meaning = {
         SUPPORTED: f"For molecules above {threshold} atoms, a model trained only on such molecules is as good "
                    "(within the margin): the small molecules can be left out when only large ones matter.",
@@ -154,9 +170,12 @@ def caution(rows: list[dict]) -> str:
 CARD_BUILDERS = {"H1": h1_card, "H2": h2_card, "H4": h4_card}
 
 
-def hypothesis_cards(verdicts: pd.DataFrame) -> list[dict]:
-    """One card per hypothesis present (H1..H4; H3's arms on one card), the placebo status on each."""
+def hypothesis_cards(verdicts: pd.DataFrame, target: Target = DEFAULT_TARGET) -> list[dict]:
+    """One card per hypothesis present (H1..H4; H3's arms on one card), the placebo status on each; a row
+    without a unit has the errors of the study's ``target``."""
     placebo = placebo_status(verdicts)
+    if "unit" not in verdicts:
+        verdicts = verdicts.assign(unit=target.display_unit)
     cards = []
     for hypothesis in ("H1", "H2", "H3", "H4"):
         rows = findings(verdicts, hypothesis)

@@ -15,14 +15,16 @@ import pandas as pd
 
 from workflow_scripts.config.experiments import baseline_of, in_parts
 from workflow_scripts.evaluation.intervals import seed_summary
-from workflow_scripts.evaluation.learning_curve import OVERALL
-from workflow_scripts.evaluation.study_tables import FAILED
+from workflow_scripts.evaluation.learning_curve import OVERALL, mae_columns, seed_values_text
+from workflow_scripts.evaluation.study_tables import FAILED, table2_headers
+from workflow_scripts.evaluation.units import DEFAULT_TARGET, decimals, is_default
 from workflow_scripts.evaluation.verdicts import DECISION_RULE
 from workflow_scripts.figures import catalogue
 from workflow_scripts.figures.catalogue import TABLES
 from workflow_scripts.properties import LINEAR_REFERENCE
 from workflow_scripts.report import cards, settings, thesis
 from workflow_scripts.report.html import build_report, table_data, verdict_badge
+from workflow_scripts.targets import Target
 
 # The tables the page reads: rule report's inputs of these names.
 TABLE_INPUTS = ("element_frequency", "by_size", "by_element", "overall", "table2", "training_runs", "verdicts",
@@ -36,38 +38,42 @@ BUDGET_RULES = {
 }
 
 
-def _stratum_view(table: pd.DataFrame, experiments) -> pd.DataFrame:
+def _mae_view(view: pd.DataFrame, target: Target) -> dict:
+    """The columns of a seed summary of the target's MAE, under the target's names (``mae_meV``, ...)."""
+    mae, low, high, each_seed = mae_columns(target)
+    return {mae: view["value"], low: view["low"], high: view["high"],
+            each_seed: seed_values_text(view["seed_values"], target)}
+
+
+def _stratum_view(table: pd.DataFrame, experiments, target: Target = DEFAULT_TARGET) -> pd.DataFrame:
     """Per experiment and stratum: test count, training count, seeds, MAE with its seed-aware 95 % CI, MSE."""
     rows = table[table["experiment"].isin(experiments)]
     if rows.empty:
         return pd.DataFrame()
-    view = seed_summary(rows, "mae_meV")
+    mse = target.mse_column
+    view = seed_summary(rows, target.metric("mae"))
     extra = rows.groupby(["experiment", "group"], sort=False).agg(train_count=("train_count", "max"),
-                                                                   mse_eV2=("mse_eV2", "mean"))
+                                                                   **{mse: (mse, "mean")})
     view = view.merge(extra.reset_index(), on=["experiment", "group"], how="left")
     return pd.DataFrame({
         "experiment": view["experiment"], "group": view["group"], "count": view["count"],
-        "train_count": view["train_count"], "seeds": view["n_seeds"], "mae_meV": view["value"],
-        "mae_ci_low_meV": view["low"], "mae_ci_high_meV": view["high"],
-        "mae_each_seed_meV": [", ".join(f"{v:.1f}" for v in values) for values in view["seed_values"]],
-        "mse_eV2": view["mse_eV2"],
+        "train_count": view["train_count"], "seeds": view["n_seeds"], **_mae_view(view, target), mse: view[mse],
     })
 
 
-def _overall_view(overall: pd.DataFrame, experiments) -> pd.DataFrame:
+def _overall_view(overall: pd.DataFrame, experiments, target: Target = DEFAULT_TARGET) -> pd.DataFrame:
     """Per experiment: seeds, whole-test-set MAE with its seed-aware 95 % CI and each seed's, MSE, train time."""
     rows = overall[(overall["group"] == "all") & overall["experiment"].isin(experiments)]
     if rows.empty:
         return pd.DataFrame()
-    view = seed_summary(rows, "mae_meV", by=("experiment",))
-    extra = rows.groupby("experiment", sort=False).agg(mse_eV2=("mse_eV2", "mean"),
+    mse = target.mse_column
+    view = seed_summary(rows, target.metric("mae"), by=("experiment",))
+    extra = rows.groupby("experiment", sort=False).agg(**{mse: (mse, "mean")},
                                                        train_seconds=("train_seconds", "mean"))
     view = view.merge(extra.reset_index(), on="experiment", how="left")
     return pd.DataFrame({
-        "experiment": view["experiment"], "seeds": view["n_seeds"], "mae_meV": view["value"],
-        "mae_ci_low_meV": view["low"], "mae_ci_high_meV": view["high"],
-        "mae_each_seed_meV": [", ".join(f"{v:.1f}" for v in values) for values in view["seed_values"]],
-        "mse_eV2": view["mse_eV2"], "train_seconds": view["train_seconds"],
+        "experiment": view["experiment"], "seeds": view["n_seeds"], **_mae_view(view, target), mse: view[mse],
+        "train_seconds": view["train_seconds"],
     })
 
 
@@ -109,21 +115,26 @@ def _placebo_text(verdicts: pd.DataFrame) -> str:
             f"judged by the H3 and H4 statistics it must show no effect.</p><ul>{''.join(lines)}</ul><p>{verdict}</p>")
 
 
-def _status_evidence(run) -> str:
-    """Why a run is not converged, in numbers from its training_runs row."""
+def _status_evidence(run, target: Target = DEFAULT_TARGET) -> str:
+    """Why a run is not converged, in numbers from its training_runs row (errors in the target's unit)."""
+    unit = target.display_unit
+
+    def error(column):  # evidence, not a result: one decimal fewer than the results write (whole meV)
+        return f"{getattr(run, target.metric(column)):.{decimals(unit) - 1}f} {unit}"
+
     if run.status == "diverged":
-        worst = run.max_val_mae_after_best_meV
-        rise = f"rose to {worst:.0f} meV" if pd.notna(worst) else "was never finite"
-        return f"validation MAE {rise} after its best, {run.best_val_mae_meV:.0f} meV"
+        worst = getattr(run, target.metric("max_val_mae_after_best"))
+        rise = f"rose to {error('max_val_mae_after_best')}" if pd.notna(worst) else "was never finite"
+        return f"validation MAE {rise} after its best, {error('best_val_mae')}"
     if run.status == "collapsed":
-        return (f"test MAE {run.test_mae_meV:.0f} meV, {run.test_mae_vs_linear_reference:.2f} &#215; the linear "
+        return (f"test MAE {error('test_mae')}, {run.test_mae_vs_linear_reference:.2f} &#215; the linear "
                 "reference's")
     if pd.notna(run.final_improvement):
         return f"best validation MAE still fell {100 * run.final_improvement:.0f} %"
     return "too few validations to judge"
 
 
-def _convergence_text(runs: pd.DataFrame, convergence: dict) -> str:
+def _convergence_text(runs: pd.DataFrame, convergence: dict, target: Target = DEFAULT_TARGET) -> str:
     """Every training run that did not converge, failed ones first, each with its evidence and what reads it."""
     rule = (f"converged: its best validation MAE fell by less than {100 * convergence['max_improvement']:g} % during "
             f"the last {100 * convergence['final_fraction']:g} % of the steps whose learning rate was at least "
@@ -137,7 +148,8 @@ def _convergence_text(runs: pd.DataFrame, convergence: dict) -> str:
     items = []
     for run in flagged.itertuples():
         label = f'<b style="color:#b42318">FAILED: {run.status}</b>' if run.failed else "<b>not converged</b>"
-        items.append(f"<li>{label} {html.escape(str(run.experiment))} seed {run.seed} ({_status_evidence(run)}); "
+        items.append(f"<li>{label} {html.escape(str(run.experiment))} seed {run.seed} "
+                     f"({_status_evidence(run, target)}); "
                      f"used by: {html.escape(str(run.used_by))}</li>")
     n_failed = int(flagged["failed"].sum())
     return (f"<p><b>Training runs: {n_failed} failed, {len(flagged) - n_failed} not converged</b> of {len(runs)} "
@@ -145,6 +157,11 @@ def _convergence_text(runs: pd.DataFrame, convergence: dict) -> str:
             "lower learning rate) before reading what uses it; a run not converged was still improving, or too "
             f"short to judge: train longer. (Used by: the verdicts and figures besides the overview.)</p>"
             f"<ul>{''.join(items)}</ul>")
+
+
+def _property(target: Target) -> str:
+    """The property in the summary's words: 'U0' (the thesis's, as the page always said), 'μ (the dipole moment)'."""
+    return target.symbol if is_default(target) else f"{target.symbol} ({html.escape(target.title)})"
 
 
 THESIS_TITLE = "The thesis beside this run"
@@ -176,38 +193,53 @@ def _verdicts_view(verdicts: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-RUN_COLUMNS = ["experiment", "seed", "budget_rule", "n_train", "steps", "epochs_run", "train_seconds", "status",
-               "best_val_mae_meV", "max_val_mae_after_best_meV", "final_improvement", "test_mae_vs_linear_reference",
-               "used_by", "reused_from"]
+def run_columns(target: Target = DEFAULT_TARGET) -> list[str]:
+    """The training runs table's columns the page shows (the evidence in the target's unit)."""
+    return ["experiment", "seed", "budget_rule", "n_train", "steps", "epochs_run", "train_seconds", "status",
+            target.metric("best_val_mae"), target.metric("max_val_mae_after_best"), "final_improvement",
+            "test_mae_vs_linear_reference", "used_by", "reused_from"]
+
+
 # dropped on a narrow screen: the CSV has them
-RUN_MINOR = ("budget_rule", "epochs_run", "max_val_mae_after_best_meV", "final_improvement", "reused_from")
+def run_minor(target: Target = DEFAULT_TARGET) -> tuple[str, ...]:
+    return ("budget_rule", "epochs_run", target.metric("max_val_mae_after_best"), "final_improvement", "reused_from")
+
+
 VERDICT_MINOR = ("statistic", "bound", "p_adjusted", "secondary", "unreliable_runs")
-STRATUM_MINOR = ("train_count", "mae_each_seed_meV", "mse_eV2")
-OVERALL_MINOR = ("mae_each_seed_meV", "mse_eV2")
-# Table 2 on a narrow screen: the thesis's columns, the MAE and the training's length stay
-TABLE2_MINOR = ("macro MAE, frequent sizes (meV)", "worst frequent size (atoms)", "MAE at worst size (meV)",
-                "test prediction time (h:mm:ss)", "training molecules")
+
+
+def table2_minor(target: Target = DEFAULT_TARGET) -> tuple[str, ...]:
+    """Table 2 on a narrow screen: the thesis's columns, the MAE and the training's length stay."""
+    headers = table2_headers(target)
+    return (headers[target.metric("macro_mae")], "worst frequent size (atoms)", headers[target.metric("worst_mae")],
+            "test prediction time (h:mm:ss)", "training molecules")
+
+
+RUN_COLUMNS, RUN_MINOR, TABLE2_MINOR = run_columns(), run_minor(), table2_minor()  # U0's
 
 
 def _front(verdicts, overall, by_size, runs, scale, scale_settings, experiments, final, baseline, beside,
-           thesis_settings: dict) -> dict:
+           thesis_settings: dict, target: Target) -> dict:
     """The first screen: summary sentence, verdict cards, the thesis line; then the settings in words."""
     test = overall.loc[(overall["experiment"] == baseline) & (overall["group"] == "all"), "count"]
     rows = settings.scale_rows(scale_settings, experiments.get(baseline, {}),
-                               int(test.max()) if len(test) else None, thesis_settings)
+                               int(test.max()) if len(test) else None, thesis_settings, target)
     n_train = runs.groupby("experiment")["n_train"].max() if "n_train" in runs else pd.Series(dtype=float)
     models = [settings.model_sentence(label, name, experiments[name], n_train.get(name))
               for name, label in final if name in experiments]
     return {
-        "summary": cards.summary_sentence(verdicts, scale), "cards": cards.hypothesis_cards(verdicts),
-        "thesis_line": thesis.thesis_line(beside), "thesis_anchor": THESIS_ANCHOR,
+        "summary": cards.summary_sentence(verdicts, scale), "cards": cards.hypothesis_cards(verdicts, target),
+        "thesis_line": thesis.thesis_line(beside, target), "thesis_anchor": THESIS_ANCHOR,
         "departures_link": DEPARTURES_LINK, "scale": scale, "models": models,
         "settings": table_data("What differs from the thesis", pd.DataFrame(rows).rename(
             columns={"this_run": "this run"}), text_columns=("thesis", "this run")),
     }
 
 
-def _thesis_section(beside: list[dict]) -> dict:
+def _thesis_section(beside: list[dict], target: Target = DEFAULT_TARGET) -> dict:
+    if not thesis.compares(target):  # a study of another property: the sentence alone, no numbers beside U0's
+        return {"title": THESIS_TITLE, "anchor": THESIS_ANCHOR,
+                "text": f"<p>{html.escape(thesis.not_compared(target))}</p>"}
     frame = pd.DataFrame(beside)[["finding", "thesis", "this_run", "agreement"]].rename(
         columns={"thesis": "the thesis", "this_run": "this run", "agreement": "match"})
     return {"title": THESIS_TITLE, "anchor": THESIS_ANCHOR,
@@ -220,39 +252,43 @@ def _thesis_section(beside: list[dict]) -> dict:
 
 
 def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, experiments: dict, final: list,
-          budget_rule: str, min_seeds: int, convergence: dict, thesis_settings: dict) -> None:
+          budget_rule: str, min_seeds: int, convergence: dict, thesis_settings: dict, *,
+          target: Target = DEFAULT_TARGET) -> None:
     """Write the page. ``figures``: (png path, caption, section) in the order shown; ``tables``: TABLE_INPUTS -> csv;
-    ``thesis_settings``: the thesis's column of the settings table (settings.thesis_settings)."""
+    ``thesis_settings``: the thesis's column of the settings table (settings.thesis_settings); ``target``: the
+    study's property, whose names, units and symbol the page writes."""
     read = {name: pd.read_csv(tables[name]) for name in TABLE_INPUTS}
     by_size, by_element, overall = read["by_size"], read["by_element"], read["overall"]
     verdicts, runs = read["verdicts"], read["training_runs"]
     baseline = baseline_of(experiments)
 
-    ref_mae = overall.loc[(overall["experiment"] == LINEAR_REFERENCE) & (overall["group"] == "all"), "mae_meV"]
+    mae, unit, digits = target.metric("mae"), target.display_unit, decimals(target.display_unit)
+    ref_mae = overall.loc[(overall["experiment"] == LINEAR_REFERENCE) & (overall["group"] == "all"), mae]
     base_rows = overall[(overall["experiment"] == baseline) & (overall["group"] == "all")]
 
     sections = {
         catalogue.SUMMARY: {
             "text": (
-                f"<p>{settings.networks(experiments)} (SchNetPack 2) trained on U0 of QM9; {len(experiments)} experiments "
-                f"at scale "
+                f"<p>{settings.networks(experiments)} (SchNetPack 2) trained on {_property(target)} of QM9; "
+                f"{len(experiments)} experiments at scale "
                 f"<b>{html.escape(scale)}</b>. All errors are on one held-out test set shared by every experiment "
                 f"(molecules never trained or early-stopped on). "
-                f"Baseline test MAE {base_rows['mae_meV'].mean():.1f} meV over {len(base_rows)} seed(s) "
-                f"({', '.join(f'{v:.1f}' for v in base_rows.sort_values('seed')['mae_meV'])}); "
-                f"the linear reference (U0 fitted on element counts) {ref_mae.mean():.1f} meV.</p>"
+                f"Baseline test MAE {base_rows[mae].mean():.{digits}f} {unit} over {len(base_rows)} seed(s) "
+                f"({seed_values_text([base_rows.sort_values('seed')[mae]], target)[0]}); "
+                f"the linear reference ({target.symbol} fitted on element counts) {ref_mae.mean():.{digits}f} "
+                f"{unit}.</p>"
                 f"<p><b>Training budget:</b> {html.escape(BUDGET_RULES[budget_rule])}.</p>"
                 f"<p><b>Decision rule:</b> {html.escape(DECISION_RULE.format(min_seeds=min_seeds))}</p>"
                 + _verdict_text(verdicts)
-                + _convergence_text(runs, convergence)
+                + _convergence_text(runs, convergence, target)
                 + _placebo_text(verdicts)
             ),
             "tables": [
                 table_data(TABLES["verdicts"].caption, _verdicts_view(verdicts), tables["verdicts"],
                            VERDICT_MINOR, ("comparison", "statistic", "seeds", "verdict", "secondary",
                                            "failed runs", "unreliable_runs")),
-                table_data(TABLES["training_runs"].caption, runs[[c for c in RUN_COLUMNS if c in runs]],
-                           tables["training_runs"], RUN_MINOR, ("status", "used_by", "reused_from")),
+                table_data(TABLES["training_runs"].caption, runs[[c for c in run_columns(target) if c in runs]],
+                           tables["training_runs"], run_minor(target), ("status", "used_by", "reused_from")),
             ],
         },
         catalogue.DATA: {
@@ -265,9 +301,9 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
                     "sampling), open markers each seed's value; grey: the linear reference.</p>",
             "tables": [
                 ("Baseline metrics per size bin (mean over seeds, seed-aware 95 % CI)",
-                 _stratum_view(by_size, [baseline])),
+                 _stratum_view(by_size, [baseline], target)),
                 ("Baseline metrics per element group (mean over seeds, seed-aware 95 % CI)",
-                 _stratum_view(by_element, [baseline])),
+                 _stratum_view(by_element, [baseline], target)),
             ],
         },
         catalogue.BALANCING: {
@@ -277,34 +313,37 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
                     "fractions of the training set: what less data costs.</p>",
             "tables": [
                 ("Overall test error", _overall_view(
-                    overall, [baseline, *in_parts(experiments, "balancing", "balancing_control", "placebo")])),
+                    overall, [baseline, *in_parts(experiments, "balancing", "balancing_control", "placebo")], target)),
                 table_data("Learning curve, whole test set (per frequent size bin: the CSV)",
                            _whole_test_set(read["learning_curve"]), tables["learning_curve"],
-                           ("training_share", "count", "seed_variance_known", "mae_each_seed_meV")),
+                           ("training_share", "count", "seed_variance_known", mae_columns(target)[3])),
             ],
         },
         catalogue.LOSS_WEIGHTS: {
             "tables": [("Overall test error", _overall_view(
-                overall, in_parts(experiments, "loss_size", "loss_size_frequency", "loss_inverse_frequency")))],
+                overall, in_parts(experiments, "loss_size", "loss_size_frequency", "loss_inverse_frequency"), target))],
         },
         catalogue.TARGETED: {
-            "tables": [("Overall test error", _overall_view(overall, [baseline, *in_parts(experiments, "targeted")]))],
+            "tables": [("Overall test error",
+                        _overall_view(overall, [baseline, *in_parts(experiments, "targeted")], target))],
         },
         catalogue.FINAL: {
-            "tables": [table_data(TABLES["table2"].caption, read["table2"], tables["table2"], TABLE2_MINOR,
+            "tables": [table_data(TABLES["table2"].caption, read["table2"], tables["table2"], table2_minor(target),
                                   ("model", "budget rule"))],
         },
         catalogue.ALL_EXPERIMENTS: {
             "tables": [
-                ("Computational hyperparameters", _overall_view(overall, in_parts(experiments, "hp_compute"))),
-                ("Physical hyperparameters", _overall_view(overall, in_parts(experiments, "hp_physical"))),
-                ("Every experiment", _overall_view(overall, list(experiments) + [LINEAR_REFERENCE])),
+                ("Computational hyperparameters",
+                 _overall_view(overall, in_parts(experiments, "hp_compute"), target)),
+                ("Physical hyperparameters", _overall_view(overall, in_parts(experiments, "hp_physical"), target)),
+                ("Every experiment", _overall_view(overall, list(experiments) + [LINEAR_REFERENCE], target)),
             ],
         },
     }
-    beside = thesis.thesis_beside(verdicts, overall, by_size, experiments, baseline, final)
+    beside = (thesis.thesis_beside(verdicts, overall, by_size, experiments, baseline, final)
+              if thesis.compares(target) else [])
     front = _front(verdicts, overall, by_size, runs, scale, scale_settings, experiments, final, baseline, beside,
-                   thesis_settings)
+                   thesis_settings, target)
     meta = {
         "scale": f"{scale} (what it changes: the table above)",
         "experiments": len(experiments),
@@ -313,8 +352,8 @@ def build(out_path, figures, tables: dict, scale: str, scale_settings: dict, exp
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "final comparison": ", ".join(f"{label}: {name}" for name, label in final),
     }
-    build_report(out_path, f"QM9 U0 with {settings.networks(experiments)}: error by molecule size and element",
-                 [_thesis_section(beside), *place_figures(sections, figures)], meta, front)
+    build_report(out_path, f"QM9 {target.symbol} with {settings.networks(experiments)}: error by molecule size and "
+                 "element", [_thesis_section(beside, target), *place_figures(sections, figures)], meta, front)
 
 
 def place_figures(sections: dict[str, dict], figures) -> list[dict]:

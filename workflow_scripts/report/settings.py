@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 from workflow_scripts import representations
+from workflow_scripts.evaluation.units import DEFAULT_TARGET, is_default
 from workflow_scripts.properties import N_QM9_CHARACTERIZED
+from workflow_scripts.targets import Target
 
 def networks(experiments: dict) -> str:
     """The representations the experiments train, in words ('SchNet', 'SchNet and PaiNN')."""
@@ -32,12 +34,17 @@ def thesis_settings(defaults: dict, test_fraction: float) -> dict:
             "interactions": model["n_interactions"], "lr": _g(training["lr"]), "seeds": str(len(defaults["seeds"]))}
 
 
-def scale_rows(scale_settings: dict, base: dict, test_molecules: int | None, thesis: dict) -> list[dict]:
+def scale_rows(scale_settings: dict, base: dict, test_molecules: int | None, thesis: dict,
+               target: Target = DEFAULT_TARGET) -> list[dict]:
     """(setting, thesis, this run) for what the scale changes; ``base``: the baseline experiment after scaling;
-    ``thesis``: ``thesis_settings``."""
+    ``thesis``: ``thesis_settings``. A study of another property than the thesis's U0 says so first."""
     model, training = base.get("model", {}), base.get("training", {})
     seeds = base.get("seeds", [])
-    return [
+    thesis_target = DEFAULT_TARGET
+    other = [] if is_default(target) else [
+        {"setting": "property (target)", "thesis": f"{thesis_target.symbol} ({thesis_target.display_unit})",
+         "this_run": f"{target.symbol}, {target.title} ({target.display_unit})"}]
+    return other + [
         {"setting": "molecules in the pool", "thesis": thesis["pool"],
          "this_run": _count(scale_settings.get("pool_size"))},
         {"setting": "test molecules", "thesis": thesis["test"],

@@ -2,6 +2,9 @@
 
 The thesis judged by eye from one run each; this run's answers come from the verdicts (H1-H4) where there is one,
 otherwise from the seed means of the metrics tables, said as such.
+
+The thesis studied one property, U0: its findings are set beside a study of U0 only (:func:`compares`). A study of
+another property gets a sentence saying so instead; its numbers are of another quantity, in another unit.
 """
 
 from __future__ import annotations
@@ -9,9 +12,25 @@ from __future__ import annotations
 import pandas as pd
 
 from workflow_scripts.config.experiments import in_parts
+from workflow_scripts.evaluation.units import DEFAULT_TARGET
 from workflow_scripts.report.cards import (CONTRADICTED, SUPPORTED, findings, h3_verdict, interval, signed)
+from workflow_scripts.targets import Target
 
 AGREES, DIFFERS, OPEN = "agrees", "differs", "open"
+THESIS_TARGET = DEFAULT_TARGET  # the property the thesis studied: the texts below write its units (meV, eV²)
+MAE, MSE = THESIS_TARGET.metric("mae"), THESIS_TARGET.mse_column
+
+
+def compares(target: Target) -> bool:
+    """Whether this study's findings can be set beside the thesis's: only a study of the thesis's property."""
+    return target.name == THESIS_TARGET.name
+
+
+def not_compared(target: Target) -> str:
+    """The sentence a study of another property shows where the thesis's findings would stand."""
+    return (f"The thesis studied {THESIS_TARGET.symbol} ({THESIS_TARGET.title}); this study learns "
+            f"{target.symbol} ({target.title}), so the thesis's findings are not set beside its numbers: they are "
+            "errors of another property, in another unit.")
 
 
 def _by_verdict(verdict: str, thesis_confirmed: bool = True) -> str:
@@ -21,7 +40,7 @@ def _by_verdict(verdict: str, thesis_confirmed: bool = True) -> str:
     return AGREES if (verdict == SUPPORTED) == thesis_confirmed else DIFFERS
 
 
-def _mean_mae(overall: pd.DataFrame, experiment: str, column: str = "mae_meV") -> float:
+def _mean_mae(overall: pd.DataFrame, experiment: str, column: str = MAE) -> float:
     rows = overall[(overall["experiment"] == experiment) & (overall["group"] == "all")]
     return float(rows[column].mean()) if len(rows) else float("nan")
 
@@ -32,7 +51,7 @@ def sizes_mae(by_size: pd.DataFrame, experiment: str, low: int, high: int) -> fl
     rows = rows[pd.to_numeric(rows["group"], errors="coerce").between(low, high)]
     if rows.empty:
         return float("nan")
-    per_seed = rows.groupby("seed").apply(lambda g: (g["mae_meV"] * g["count"]).sum() / g["count"].sum(),
+    per_seed = rows.groupby("seed").apply(lambda g: (g[MAE] * g["count"]).sum() / g["count"].sum(),
                                           include_groups=False)
     return float(per_seed.mean())
 
@@ -134,7 +153,7 @@ def final_comparison(overall: pd.DataFrame, final: list) -> dict:
     default, custom = labels.get("Default"), labels.get("Custom")
     if not default or not custom:
         return {"finding": finding, "thesis": thesis, "this_run": "not run", "agreement": OPEN}
-    mse = {k: _mean_mae(overall, v, "mse_eV2") for k, v in (("Default", default), ("Custom", custom))}
+    mse = {k: _mean_mae(overall, v, MSE) for k, v in (("Default", default), ("Custom", custom))}
     seconds = {k: _mean_mae(overall, v, "train_seconds") for k, v in (("Default", default), ("Custom", custom))}
     if any(pd.isna(v) for v in mse.values()):
         return {"finding": finding, "thesis": thesis, "this_run": "not run", "agreement": OPEN}
@@ -157,8 +176,11 @@ def thesis_beside(verdicts, overall, by_size, experiments: dict, baseline: str, 
     ]
 
 
-def thesis_line(rows: list[dict]) -> str:
-    """One line for the summary: how many of the thesis's findings this run agrees with."""
+def thesis_line(rows: list[dict], target: Target = THESIS_TARGET) -> str:
+    """One line for the summary: how many of the thesis's findings this run agrees with (a study of another
+    property: :func:`not_compared`)."""
+    if not compares(target):
+        return not_compared(target)
     count = {key: sum(row["agreement"] == key for row in rows) for key in (AGREES, DIFFERS, OPEN)}
     return (f"Beside the thesis: this run agrees on {count[AGREES]} of its {len(rows)} findings, differs on "
             f"{count[DIFFERS]}, and leaves {count[OPEN]} open.")

@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from workflow_scripts import targets
 from workflow_scripts.files import logs
 
 from workflow_scripts.evaluation import verdicts
@@ -10,14 +11,16 @@ from workflow_scripts.files.atomic import write_csv
 
 log = logs.from_snakemake(snakemake)
 p = snakemake.params
+target = targets.target_of(snakemake.config)
 # the rule names each prediction file's run, in the same order
 preds = {tuple(run): pd.read_parquet(path) for run, path in zip(p.runs, snakemake.input.predictions, strict=True)}
 overall = gather(snakemake.input.overall, p.runs_with_reference, {})
-runs = run_statuses(snakemake.input.val_log, snakemake.input.train_log, p.runs, overall, p.convergence, p.failure)
+runs = run_statuses(snakemake.input.val_log, snakemake.input.train_log, p.runs, overall, p.convergence, p.failure,
+                    target=target)
 train = pd.read_parquet(snakemake.input.baseline_subset)
 histogram = pd.read_csv(snakemake.input.size_histogram)
 frequent = set(histogram.loc[histogram["frequent"], "n_atoms"].astype(int))
-common = dict(n_resamples=p.resamples, seed=p.seed, min_seeds=p.min_seeds)
+common = dict(n_resamples=p.resamples, seed=p.seed, min_seeds=p.min_seeds, target=target)
 results = [
     verdicts.h1_rare_sizes(preds, verdicts.size_counts(train), frequent, experiment=p.baseline, **common),
     verdicts.h2_rare_elements(preds, verdicts.element_counts(train), frequent, experiment=p.baseline, **common),
