@@ -10,7 +10,9 @@ sys.path.insert(0, workflow.basedir)
 
 from workflow_scripts.config.validation import check_duplicate_keys, validate_config
 from workflow_scripts.config.experiments import (
+    baseline_seeds,
     cross_studies,
+    cross_study_files,
     scale_settings,
     study_name,
 )
@@ -289,25 +291,7 @@ def table_captions(*outputs):
 CROSS_STUDY = f"results/cross_study-{config['scale']}"
 CROSS_STUDIES = cross_studies(config)
 # the baseline's seeds at this scale, the same in every study
-CROSS_STUDY_SEEDS = next(
-    e["seeds"]
-    for e in expand_experiments(config, select=False)
-    if e["part"] == "baseline"
-)
-
-
-def cross_study_files(study):
-    """What the cross-study reads of one study: the baseline's metrics per seed, the linear reference's."""
-    runs = f"results/{study['study']}/experiments"
-    return {
-        "by_size": [
-            f"{runs}/baseline/seed{s}/metrics_by_size.csv" for s in CROSS_STUDY_SEEDS
-        ],
-        "by_element": [
-            f"{runs}/baseline/seed{s}/metrics_by_element.csv" for s in CROSS_STUDY_SEEDS
-        ],
-        "reference": f"{runs}/{LINEAR_REFERENCE}/seed0/metrics_overall.csv",
-    }
+CROSS_STUDY_SEEDS = baseline_seeds(config)
 
 
 def cross_study_inputs(wildcards):
@@ -315,7 +299,7 @@ def cross_study_inputs(wildcards):
     files = {}
     missing = []
     for study in CROSS_STUDIES:
-        for kind, paths in cross_study_files(study).items():
+        for kind, paths in cross_study_files(study["study"], CROSS_STUDY_SEEDS).items():
             files[f"{study['study']}_{kind}"] = paths
             if f"results/{study['study']}" != RESULTS:
                 missing += [

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from snakemake.utils import update_config
 
-from workflow_scripts.config.experiments import cross_studies
+from workflow_scripts.config.experiments import baseline_seeds, cross_studies, cross_study_files, study_name
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -45,11 +45,16 @@ def commands(arguments: list[str]) -> list[list[str]]:
     """One Snakemake run per study (its baseline and linear reference), then rule cross_study."""
     config = read_config(arguments)
     snakemake = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), *arguments]
+    own, seeds = study_name(config), baseline_seeds(config)
     runs = []
     for study in cross_studies(config):
         values = [f"{key}={flow_value(value)}" for key, value in study["overrides"].items()]
-        runs.append([*snakemake, "--config", *values, "only_experiments=[baseline]", "--",
-                     f"results/{study['study']}/report/report.html"])
+        # the config's own study (results/quick): its baseline's files only, as a report of the baseline alone
+        # would replace the whole study's report; the others: their baseline's report
+        wanted = ([p for paths in cross_study_files(own, seeds).values() for p in ([paths] if isinstance(paths, str)
+                                                                                   else paths)]
+                  if study["study"] == own else [f"results/{study['study']}/report/report.html"])
+        runs.append([*snakemake, "--config", *values, "only_experiments=[baseline]", "--", *wanted])
     return runs + [[*snakemake, "--", "cross_study"]]
 
 

@@ -63,7 +63,13 @@ def test_each_study_of_the_config_runs_its_baseline_then_the_rule_gathers_them(b
     overlay.write_text("scale: tiny\ncross_study: {targets: [U0, gap], representations: [schnet, painn]}\n")
     runs = commands(["--cores", "1", "--configfile", str(overlay)])
     assert len(runs) == 5 and runs[-1][-1] == "cross_study"
-    studies = [r[-1] for r in runs[:-1]]
-    assert studies == [f"results/{s}/report/report.html" for s in ("tiny", "tiny-painn", "tiny-gap", "tiny-gap-painn")]
+    # the config's own study: its baseline's metrics and the linear reference's (a report of the baseline alone
+    # would replace the whole study's); the others: their report
+    own = runs[0][runs[0].index("--", runs[0].index("only_experiments=[baseline]")) + 1:]
+    assert own[0] == "results/tiny/experiments/baseline/seed0/metrics_by_size.csv"
+    assert own[-1] == "results/tiny/experiments/linear_reference/seed0/metrics_overall.csv"
+    assert not any(p.endswith("report.html") for p in own)
+    studies = [r[-1] for r in runs[1:-1]]
+    assert studies == [f"results/{s}/report/report.html" for s in ("tiny-painn", "tiny-gap", "tiny-gap-painn")]
     assert "target=gap" in runs[2] and "defaults={model: {representation: painn}}" in runs[3]
     assert [s["study"] for s in cross_studies({**base_config, "scale": "tiny"})][0] == "tiny"

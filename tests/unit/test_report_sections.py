@@ -102,6 +102,12 @@ def test_page_reads_only_its_declared_inputs(tmp_path, monkeypatch):
     default_mae = table2(synthetic_overall(), FINAL[:1])["test MAE (meV)"].iloc[0].replace("±", "&#177;")
     assert catalogue.TABLES["table2"].caption in page and default_mae in page
     assert "Default: baseline" in page
+    # the published full-QM9 errors beside Table 2, and how far this baseline is from SchNet's
+    final = page.split(f"<h2>{catalogue.FINAL}</h2>")[1].split("<h2>")[0]
+    assert "was 14 meV for SchNet and 5.85 meV for PaiNN (Sch&#252;tt et al. 2018" in final
+    baseline_mae = synthetic_overall().query("experiment == 'baseline' and group == 'all'")["mae_meV"].mean()
+    assert f"This study's baseline (SchNet trained on 100 molecules): {baseline_mae:.1f} meV, " \
+           f"{baseline_mae / 14:.1f} times the published SchNet's." in final
     # each verdict names its method and the runs it compares that failed or did not converge
     assert "Method: least squares." in page and "did not converge:</b> cap_2000 seed 1 (diverged)" in page
     assert "Failed runs among those compared:</b> cap_2000 seed 1 (diverged)" in page
@@ -166,6 +172,7 @@ def test_a_dipole_moment_study_names_its_property_and_unit(tmp_path):
     assert "mae_D" in page and "mse_D2" in page and "best_val_mae_D" in page  # the tables' own columns
     assert "validation MAE rose to 0.04 D after its best, 0.04 D" in page  # the failed run's evidence, in D
     assert " D (95 % CI" in page  # the cards
+    assert "was 0.033 D for SchNet and 0.012 D for PaiNN" in page  # the published errors of μ
     # the thesis beside this run: its sentence only, U0 named there and in the settings' thesis column
     said = thesis.not_compared(mu).replace("(", "").split()[:4]
     assert " ".join(said) in page and "The thesis's findings and this run's answers" not in page

@@ -8,6 +8,7 @@ import json
 
 from workflow_scripts.config import ConfigError
 from workflow_scripts import targets
+from workflow_scripts.properties import LINEAR_REFERENCE
 from workflow_scripts.representations import keep_own_settings
 
 
@@ -90,6 +91,22 @@ def cross_studies(config: dict) -> list[dict]:
             studies.append({"target": target, "representation": representation, "study": study_name(named),
                             "overrides": overrides})
     return studies
+
+
+def baseline_seeds(config: dict) -> list[int]:
+    """The baseline's seeds at the config's scale (the same in every study of the cross-study)."""
+    return next(e["seeds"] for e in expand_experiments(config, select=False) if e["part"] == "baseline")
+
+
+def cross_study_files(study: str, seeds) -> dict:
+    """What the cross-study reads of the study in results/``study``: the baseline's metrics per seed, the linear
+    reference's."""
+    runs = f"results/{study}/experiments"
+    return {
+        "by_size": [f"{runs}/baseline/seed{s}/metrics_by_size.csv" for s in seeds],
+        "by_element": [f"{runs}/baseline/seed{s}/metrics_by_element.csv" for s in seeds],
+        "reference": f"{runs}/{LINEAR_REFERENCE}/seed0/metrics_overall.csv",
+    }
 
 
 def training_identity(experiment: dict, subsets: dict) -> str:
