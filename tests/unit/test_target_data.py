@@ -109,3 +109,33 @@ def test_a_store_of_another_target_is_refused(pool, tmp_path):
     build_store(root / "qm9.parquet", split["gdb_id"].to_numpy(), tmp_path / "pool.npz")  # U0
     with pytest.raises(ValueError, match="holds U0, but the run learns gap: remove the file"):
         pipelines.data_module(tmp_path / "pool.npz", {**PACKED, "target": "gap"}, idx, np.ones(len(split)), 0)
+
+
+def test_a_store_written_before_the_target_setting_loads_as_u0s(pool, tmp_path):
+    """An existing study's pool.npz (field ``u0``, no ``target``) is read as it was, not rebuilt."""
+    root, split, _ = pool
+    store = build_store(root / "qm9.parquet", split["gdb_id"].to_numpy(), tmp_path / "new.npz")
+    arrays = {name: getattr(store, name) for name in ("gdb_id", "n_atoms", "atom_start", "atomic_numbers",
+                                                      "positions", "atomref")}
+    np.savez(tmp_path / "old.npz", u0=store.values, **arrays)
+    old = load_store(tmp_path / "old.npz")
+    assert old.spec.name == "U0" and np.array_equal(old.values, store.values)
+
+
+def test_the_dipole_head_runs_in_float32_under_bf16_autocast():
+    """Its latent charges and their sum over atoms stay float32 (precision.py), and the export is SchNetPack's."""
+    from workflow_scripts.training.model import build_model
+    from workflow_scripts.training.precision import FLOAT32_OUTPUTS, Float32DipoleMoment
+
+    model = build_model({**PACKED["model"], "energy_reference": "qm9_atoms"}, target="mu")
+    head = model.output_modules[0]
+    assert type(head) is Float32DipoleMoment and FLOAT32_OUTPUTS[Float32DipoleMoment].__name__ == "DipoleMoment"
+    import schnetpack as spk
+    import schnetpack.transform as trn
+    from ase.build import molecule
+
+    inputs = spk.interfaces.AtomsConverter(neighbor_list=trn.ASENeighborList(cutoff=4.0),
+                                           dtype=torch.float32)([molecule("H2O"), molecule("CH3OH")])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(inputs)
+    assert out["dipole_moment"].dtype in (torch.float32, torch.float64) and out["dipole_moment"].shape == (2,)

@@ -21,8 +21,9 @@ from torch import nn
 
 from workflow_scripts import representations, targets
 from workflow_scripts.files.atomic import atomic_path, write_text
+from workflow_scripts.training.model import reference_used
 from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet
-from workflow_scripts.training.precision import Float32Atomwise
+from workflow_scripts.training.precision import FLOAT32_OUTPUTS
 
 
 
@@ -35,23 +36,20 @@ def model_info(settings: dict, seed: int) -> dict:
     # (their mean per atom stays float64 either way: keep_mean_float64).
     dtype = "float64" if settings["model"]["energy_reference"] == "fitted" else "float32"
     target = targets.of_settings(settings)
-    info = {
-        "experiment": settings["name"],
-        "seed": seed,
-        "target": target.name,
-        "output_key": target.key,  # the key of the model's output dict (and of spkpredict's)
-        "output_unit": target.unit,
+    info = {"experiment": settings["name"], "seed": seed, "target": target.name,
+            "output_key": target.key, "output_unit": target.unit}  # the model's output dict (and spkpredict's)
+    if target.energy:  # an ASE calculator gives energies (and forces); the other properties are not one
+        info.update({"energy_key": target.key, "energy_unit": "eV"})
+    info.update({
         "position_unit": "Angstrom",
         "neighbor_list_cutoff": cutoff,
-        "energy_reference": settings["model"]["energy_reference"],
+        # the setting for the energies (U0's file as it was); for the others the reference it gives them
+        **({"energy_reference": settings["model"]["energy_reference"]} if target.energy
+           else {"reference": reference_used(target, settings["model"])}),
         "representation": representations.label(settings["model"]),  # SchNetPack's class in the pickle
-        # write_interval=batch: the default (epoch) fails in SchNetPack 2.2.0 under Lightning 2.6
-        "spkpredict": f"spkpredict modeldir=DIR datapath=DB.db outputdir=OUT cutoff={cutoff} write_interval=batch",
-    }
-    if target.energy:  # an ASE calculator gives energies (and forces); the other properties are not one
+    })
+    if target.energy:
         info.update({
-            "energy_key": target.key,
-            "energy_unit": "eV",
             "calculator_dtype": dtype,
             "ase_calculator": (
                 "schnetpack.interfaces.SpkCalculator(model=PATH, neighbor_list=schnetpack.transform.ASENeighborList("
@@ -59,6 +57,8 @@ def model_info(settings: dict, seed: int) -> dict:
                 f"position_unit='Angstrom', dtype=torch.{dtype})"
             ),
         })
+    # write_interval=batch: the default (epoch) fails in SchNetPack 2.2.0 under Lightning 2.6
+    info["spkpredict"] = f"spkpredict modeldir=DIR datapath=DB.db outputdir=OUT cutoff={cutoff} write_interval=batch"
     return info
 
 
@@ -88,8 +88,8 @@ def export_model(model: nn.Module, settings: dict, seed: int, model_path, info_p
     if isinstance(getattr(exported, "representation", None), PairSymmetricSchNet):  # same parameters, SchNetPack's class
         exported.representation = exported.representation.as_schnet()
     for module in exported.modules():
-        if type(module) is Float32Atomwise:  # no state of its own: SchNetPack's Atomwise, float32 as exported
-            module.__class__ = spk.atomistic.Atomwise
+        if type(module) in FLOAT32_OUTPUTS:  # no state of its own: SchNetPack's class, float32 as exported
+            module.__class__ = FLOAT32_OUTPUTS[type(module)]
     keep_mean_float64(exported)
     check_portable(exported)
     with atomic_path(model_path) as tmp:

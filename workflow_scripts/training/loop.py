@@ -54,7 +54,8 @@ def train(
     pl.seed_everything(seed, workers=True, verbose=False)
     name, training, n_train = settings["name"], settings["training"], len(idx["train"])
     if uses_fitted_reference(targets.of_settings(settings), settings["model"]) and atomref is None:
-        raise ValueError(f"experiment {name}: model.energy_reference is fitted, but no fitted atom energies were given")
+        raise ValueError(f"experiment {name}: model.energy_reference is fitted, but no fitted per-element values "
+                         "were given")
     budget = step_budget(training, n_train, n_training_set or n_train)
 
     resumed_at = resume_step(work_dir, {"settings": settings, "seed": seed, "n_train": n_train, "steps": budget.steps},

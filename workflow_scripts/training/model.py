@@ -21,7 +21,7 @@ from workflow_scripts import representations, targets
 from workflow_scripts.properties import ZMAX
 from workflow_scripts.targets import Target
 from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet
-from workflow_scripts.training.precision import Float32Atomwise
+from workflow_scripts.training.precision import Float32Atomwise, Float32DipoleMoment
 
 
 def build_representation(model_settings: dict) -> nn.Module:
@@ -53,7 +53,7 @@ def output_module(target: Target, n_atom_basis: int) -> nn.Module:
     """The target's output module: ``Atomwise`` summed over atoms (extensive) or averaged (intensive); for the
     dipole moment SchNetPack's ``DipoleMoment`` (latent partial charges, the magnitude |sum q_i r_i|)."""
     if target.output == "dipole":
-        return spk.atomistic.DipoleMoment(n_in=n_atom_basis, predict_magnitude=True, dipole_key=target.key)
+        return Float32DipoleMoment(n_in=n_atom_basis, predict_magnitude=True, dipole_key=target.key)
     # float32 under bf16-mixed, SchNetPack's Atomwise otherwise (precision.py)
     return Float32Atomwise(n_in=n_atom_basis, output_key=target.key,
                            aggregation_mode="sum" if target.extensive else "avg")
@@ -63,6 +63,17 @@ def uses_fitted_reference(target: Target, model_settings: dict) -> bool:
     """Whether a run fits per-element values on its training molecules: ``model.energy_reference: fitted`` for an
     extensive target (for an intensive one and the dipole moment the setting has no effect: reference_offsets)."""
     return model_settings["energy_reference"] == "fitted" and target.extensive and target.output != "dipole"
+
+
+def reference_used(target: Target, model_settings: dict) -> str:
+    """In words, what reference_offsets adds back for ``target`` (the export's model_info.json says it)."""
+    if target.output == "dipole":
+        return "none"
+    if not target.extensive:
+        return "training mean"
+    if uses_fitted_reference(target, model_settings):
+        return "fitted per-element values"
+    return "QM9 atom references and mean per atom" if target.atomref_hartree else "mean per atom"
 
 
 def reference_offsets(target: Target, energy_reference: str, atomref: np.ndarray | None) -> list[nn.Module]:

@@ -91,10 +91,13 @@ def build_store(metadata_path, gdb_ids, out_path, target: Target | None = None) 
 
 def load_store(path) -> PackedStore:
     with np.load(path) as data:
-        missing = {f.name for f in fields(PackedStore)} - set(data.files)
-        if missing:
-            raise ValueError(f"{path} is not a packed store: no {sorted(missing)}; rebuild it with build_store")
-        store = PackedStore(**{f.name: data[f.name] for f in fields(PackedStore)})
+        arrays = {name: data[name] for name in data.files}
+    if "u0" in arrays and "values" not in arrays:  # a store written before the target setting: U0's
+        arrays.update(values=arrays.pop("u0"), target=np.array(targets.DEFAULT))
+    missing = {f.name for f in fields(PackedStore)} - set(arrays)
+    if missing:
+        raise ValueError(f"{path} is not a packed store: no {sorted(missing)}; rebuild it with build_store")
+    store = PackedStore(**{f.name: arrays[f.name] for f in fields(PackedStore)})
     if store.atom_start[-1] != len(store.atomic_numbers) or len(store.positions) != len(store.atomic_numbers):
         raise ValueError(f"{path}: atom counts and atom arrays disagree; rebuild it with build_store")
     return store

@@ -15,7 +15,8 @@ from bfloat16 copies. In this model:
 - float32: distances, the Gaussian radial basis and the cosine cutoff (elementwise, outside autocast's lists),
   the embedding, the per-atom dense layers, each atom's sum of messages and the residual updates; the output
   head and its per-molecule sum (``Float32Atomwise``: a molecule's energy is a sum of per-atom terms, and
-  bfloat16 would round each term at 0.4 %); the loss and its weights.
+  bfloat16 would round each term at 0.4 %; for the dipole moment ``Float32DipoleMoment``, its latent charges and
+  their sum over atoms likewise); the loss and its weights.
 - float64: the energy reference added back to the network's output (``CastTo64``, ``AddOffsets``: totals of
   about -10^4 eV that float32 would round by meV). They are postprocessors: predictions only.
 
@@ -72,3 +73,16 @@ class Float32Atomwise(spk.atomistic.Atomwise):
     def forward(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         with torch.autocast(inputs[props.Z].device.type, enabled=False):
             return super().forward(inputs)
+
+
+class Float32DipoleMoment(spk.atomistic.DipoleMoment):
+    """SchNetPack's ``DipoleMoment`` computed in float32 under autocast, for the reason ``Float32Atomwise`` gives:
+    the moment is a sum over atoms of charge times position. The export turns it back into ``DipoleMoment``."""
+
+    def forward(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        with torch.autocast(inputs[props.Z].device.type, enabled=False):
+            return super().forward(inputs)
+
+
+# the float32 output modules and SchNetPack's class each one is (the export writes SchNetPack's)
+FLOAT32_OUTPUTS = {Float32Atomwise: spk.atomistic.Atomwise, Float32DipoleMoment: spk.atomistic.DipoleMoment}
