@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -73,7 +74,7 @@ def test_every_rule_declares_its_log_and_benchmark():
 
 
 def test_snakemake_files_are_formatted():
-    snakefmt = shutil.which("snakefmt", path=str(REPO / ".venv/bin")) or shutil.which("snakefmt")
+    snakefmt = shutil.which("snakefmt", path=str(Path(sys.executable).parent)) or shutil.which("snakefmt")
     files = [str(REPO / "Snakefile"), *map(str, sorted((REPO / "rules").glob("*.smk")))]
     result = subprocess.run([snakefmt, "--check", *files], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
