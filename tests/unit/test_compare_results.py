@@ -60,3 +60,15 @@ def test_another_split_or_a_missing_run_is_reported(tmp_path, capsys):
     assert outcome["experiments/baseline/seed0/metrics_overall.csv"].startswith("missing in")
     assert main([str(before), str(after)]) == 1
     assert "2 differ or missing" in capsys.readouterr().out
+
+
+def test_whole_results_folders_compare_every_study_in_them_and_empty_ones_fail(tmp_path, capsys):
+    for side in ("before", "after"):
+        results(tmp_path / side / "results" / "quick")
+        results(tmp_path / side / "results" / "cross_study-quick" / "gap-schnet")
+    outcome = outcome_of(tmp_path / "before/results", tmp_path / "after/results")
+    assert len(outcome) == 6 and outcome["quick/splits/split.parquet"] == "identical"
+    assert outcome["cross_study-quick/gap-schnet/experiments/baseline/seed0/metrics_overall.csv"] == "same within 1e-06"
+    (tmp_path / "empty").mkdir()
+    assert main([str(tmp_path / "empty"), str(tmp_path / "empty")]) == 1
+    assert "give two results folders" in capsys.readouterr().err

@@ -7,7 +7,10 @@ tolerance: the same arithmetic in another process order can move the last bits.
 
     python -m workflow_scripts.files.compare_results BEFORE/results AFTER/results
 
-prints one line per compared file and exits 1 if any differs or is missing.
+prints one line per compared file and exits 1 if any differs or is missing, or
+if neither folder holds a study's files. Either folder may be a whole
+``results/`` (every study folder in it, ``quick/``, ``thesis/``, a
+cross-study's, is compared) or one study's folder (``results/quick``).
 """
 
 from __future__ import annotations
@@ -59,7 +62,9 @@ def compare_results(before: Path, after: Path, rtol: float = 1e-6) -> list[tuple
     before, after = Path(before), Path(after)
     outcome = []
     for patterns, exact in ((EXACT, True), (CLOSE, False)):
-        names = sorted({p.relative_to(d).as_posix() for d in (before, after) for pat in patterns for p in d.glob(pat)})
+        # "**/" matches the folder itself too: a results root or one study's folder
+        names = sorted({p.relative_to(d).as_posix() for d in (before, after) for pat in patterns
+                        for p in d.glob(f"**/{pat}")})
         for name in names:
             a, b = before / name, after / name
             if not (a.exists() and b.exists()):
@@ -76,6 +81,10 @@ def main(argv: list[str]) -> int:
         print(__doc__.strip().splitlines()[-3].strip(), file=sys.stderr)
         return 2
     outcome = compare_results(Path(argv[0]), Path(argv[1]))
+    if not outcome:
+        print(f"no split, subset, prediction, metric or table file under {argv[0]} or {argv[1]}: give two results "
+              "folders (results/) or two study folders (results/quick) that a study has run in", file=sys.stderr)
+        return 1
     bad = [(n, r) for n, r in outcome if not (r == "identical" or r.startswith("same within"))]
     for name, result in outcome:
         print(f"{result:<24} {name}" if (name, result) not in bad else f"DIFFERS  {name}: {result}")
