@@ -250,7 +250,8 @@ def test_a_key_stated_twice_stops_the_run(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-@pytest.mark.parametrize("where", [("defaults",), ("scales", "quick", "defaults")])
+@pytest.mark.parametrize("where", [("defaults",), ("scales", "quick", "defaults"),
+                                   ("scales", "quick", "target_defaults", "gap")])
 def test_the_study_budget_rule_is_stated_once(base_config, where):
     config = copy.deepcopy(base_config)
     node = config
@@ -260,6 +261,26 @@ def test_the_study_budget_rule_is_stated_once(base_config, where):
     with pytest.raises(ConfigError, match=rf"{'.'.join(where)}.training.budget is not allowed: the study's budget "
                                           r"rule is training_budget \(now 'equal_steps'\)"):
         check(config)
+
+
+def test_a_target_default_applies_to_its_target_at_its_scale_only(base_config):
+    """The orbital energies train at half the quick scale's learning rate; U0 (the thesis's study) and the thesis
+    scale keep theirs, and an experiment's own value still wins."""
+    def lr(scale, target, experiment="baseline", config=base_config):
+        every = expand_experiments({**config, "scale": scale, "target": target})
+        return next(e for e in every if e["name"] == experiment)["training"]["lr"]
+    assert lr("quick", "U0") == 0.03
+    assert lr("quick", "gap") == lr("quick", "homo") == lr("quick", "lumo") == 0.015
+    assert lr("quick", "G") == 0.03
+    assert lr("thesis", "gap") == lr("thesis", "U0") == 1e-3
+    own = copy.deepcopy(base_config)
+    own["experiments"]["baseline"]["training"] = {"lr": 2e-4}
+    assert lr("quick", "gap", config=own) == 0.006
+    check({**base_config, "target": "gap"})
+    bad = copy.deepcopy(base_config)
+    bad["scales"]["quick"]["target_defaults"]["gapp"] = {"training": {"lr": 1e-4}}
+    with pytest.raises(ConfigError, match="gapp"):
+        check(bad)
 
 
 def test_scale_defaults_and_reused_runs(base_config):

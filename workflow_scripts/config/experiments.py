@@ -185,9 +185,13 @@ def expand_experiments(config: dict, apply_scale: bool = True, select: bool = Tr
     """
     experiments = []
     defaults = copy.deepcopy(config["defaults"])
-    if apply_scale:  # a scale's own defaults (what makes a short run converge) replace the study's, key by key
-        for section, values in scale_settings(config).get("defaults", {}).items():
-            defaults[section].update(copy.deepcopy(values))
+    if apply_scale:  # a scale's own defaults (what makes a short run converge) replace the study's, key by key,
+        # then what the study's target needs at that scale
+        scale = scale_settings(config)
+        target_defaults = scale.get("target_defaults", {}).get(config.get("target", targets.DEFAULT), {})
+        for overlay in (scale.get("defaults", {}), target_defaults):
+            for section, values in overlay.items():
+                defaults[section].update(copy.deepcopy(values))
     defaults["training"]["budget"] = config["training_budget"]
     for base, entry in config["experiments"].items():
         settings = copy.deepcopy(defaults)

@@ -275,7 +275,9 @@ def check_semantics(config: dict) -> None:
             )
         check_random_subset(name, config["subsets"])
     settings_blocks = {"defaults": config["defaults"],
-                       **{f"scales.{n}.defaults": s.get("defaults", {}) for n, s in config["scales"].items()}}
+                       **{f"scales.{n}.defaults": s.get("defaults", {}) for n, s in config["scales"].items()},
+                       **{f"scales.{n}.target_defaults.{t}": block for n, s in config["scales"].items()
+                          for t, block in s.get("target_defaults", {}).items()}}
     for where, block in settings_blocks.items():
         if "budget" in block.get("training", {}):
             raise ConfigError(
