@@ -1,7 +1,8 @@
 """Paired seeds: the baseline trained in float32 and in bf16-mixed, same initial weights and batches per seed.
 
 Usage (from the repository root, after the scale's split, packed store and full subset exist, e.g.
-``snakemake --profile profiles/local results/splits/split.parquet results/data/pool.npz results/subsets/full.parquet``):
+``snakemake --profile profiles/local results/quick/splits/split.parquet results/quick/data/pool.npz
+results/quick/subsets/full.parquet``; for the thesis scale, ``--config scale=thesis`` and results/thesis/...):
 
     .venv/bin/python benchmarks/precision_accuracy.py [--seeds 0,1,2,3,4] [--scale quick] [--out DIR]
 
@@ -83,7 +84,8 @@ def main():
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--scale", default="quick")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--results", type=Path, default=REPO / "results", help="the scale's results folder")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="the scale's study folder (default results/<scale>, the U0 SchNet study's)")
     parser.add_argument("--out", type=Path, default=REPO / "results/benchmarks/precision")
     parser.add_argument("--resamples", type=int, default=1000)
     args = parser.parse_args()
@@ -91,9 +93,11 @@ def main():
     logging.basicConfig(level=logging.WARNING)
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     seeds = [int(s) for s in args.seeds.split(",")]
-    split = pd.read_parquet(args.results / "splits/split.parquet")
-    subset = pd.read_parquet(args.results / "subsets/full.parquet")
-    table, store = args.results / "data/qm9.parquet", args.results / "data/pool.npz"
+    study = args.results or REPO / "results" / args.scale
+    split = pd.read_parquet(study / "splits/split.parquet")
+    subset = pd.read_parquet(study / "subsets/full.parquet")
+    # QM9's metadata table is shared by every study (rules/common.smk: QM9_RESULTS); the packed store is the study's
+    table, store = REPO / "results/data/qm9.parquet", study / "data/pool.npz"
     args.out.mkdir(parents=True, exist_ok=True)
 
     runs, errors, sizes = [], {p: [] for p in PRECISIONS}, None
