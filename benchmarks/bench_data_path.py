@@ -468,6 +468,9 @@ def main():
     parser.add_argument("--only-precision", action="store_true",
                         help="only the training step in float32 against bf16-mixed (with --quick: no other comparison)")
     args = parser.parse_args()
+    if not args.metadata.exists():
+        parser.error(f"no QM9 metadata table at {args.metadata}: build it with `.venv/bin/snakemake --cores 2 "
+                     "results/data/qm9.parquet` (a minute) or give one with --metadata")
     args.widths = [int(w) for w in args.widths.split(",")]
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     warnings.filterwarnings("ignore")
