@@ -58,12 +58,16 @@ def test_train_writes_logs_model_and_predicts(pool, tmp_path):
 def test_rerun_resumes_from_checkpoint_and_other_settings_do_not(pool, tmp_path):
     root, split, idx = pool
     weights = np.ones(len(split))
-    train(root / "pool.db", idx, weights, SETTINGS, seed=0, out_dir=tmp_path, progress_bar=False)
+    first = train(root / "pool.db", idx, weights, SETTINGS, seed=0, out_dir=tmp_path, progress_bar=False)
     steps = len(pd.read_csv(tmp_path / "train_log.csv"))
     longer = json.loads(json.dumps(SETTINGS))
     longer["training"]["epochs"] = 3
     timing = train(root / "pool.db", idx, weights, SETTINGS, seed=0, out_dir=tmp_path, progress_bar=False)
     assert timing["resumed"] and len(pd.read_csv(tmp_path / "train_log.csv")) == steps  # nothing left to do
+    # the model's training time is the first run's (up to its last checkpoint), not the re-run's moment
+    assert timing["train_seconds"] > 0.5 * first["train_seconds"]
+    assert timing["train_seconds"] > timing["job_train_seconds"]
+    assert first["job_train_seconds"] == first["train_seconds"]
     timing = train(root / "pool.db", idx, weights, longer, seed=0, out_dir=tmp_path, progress_bar=False)
     assert not timing["resumed"] and timing["epochs_run"] == 3  # another config: from scratch
 
@@ -109,7 +113,7 @@ def test_a_run_cut_off_mid_epoch_resumes_to_the_same_model(pool, tmp_path, monke
             train(root / "pool.npz", idx, weights, PACKED, seed=0, out_dir=tmp_path / "cut", progress_bar=False)
     assert not (tmp_path / "cut/model.pt").exists()
     timing = train(root / "pool.npz", idx, weights, PACKED, seed=0, out_dir=tmp_path / "cut", progress_bar=False)
-    assert timing["resumed"]
+    assert timing["resumed"] and timing["train_seconds"] > timing["job_train_seconds"]  # the first epoch's time too
     whole, cut = (torch.load(tmp_path / d / "model.pt", weights_only=True)["state_dict"] for d in ("whole", "cut"))
     for key in whole:
         torch.testing.assert_close(cut[key], whole[key], rtol=1e-6, atol=0, msg=key)

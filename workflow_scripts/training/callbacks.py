@@ -52,6 +52,33 @@ class WeightAverage(spk.train.ExponentialMovingAverage):
         super().on_fit_start(trainer, pl_module)
 
 
+class TrainingClock(pl.Callback):
+    """Seconds spent training, carried in the checkpoints (Lightning saves a callback's ``state_dict``).
+
+    A resumed run's time is the earlier runs' up to the checkpoint it resumes from plus its own, so a training
+    interrupted and resumed, or re-run after it had finished, reports the time that made its model, not the
+    last job's few seconds (Table 2's runtime column)."""
+
+    def __init__(self):
+        self.before = 0.0  # earlier runs' seconds, restored from the checkpoint resumed from
+        self.started: float | None = None
+
+    def on_train_start(self, trainer, task):
+        self.started = time.perf_counter()
+
+    def this_run(self) -> float:
+        return 0.0 if self.started is None else time.perf_counter() - self.started
+
+    def seconds(self) -> float:
+        return self.before + self.this_run()
+
+    def state_dict(self) -> dict:
+        return {"seconds": self.seconds()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.before = float(state_dict.get("seconds", 0.0))
+
+
 class StudyLog(pl.Callback):
     """Writes train_log.csv (per step) and val_log.csv (per epoch); plain progress lines."""
 

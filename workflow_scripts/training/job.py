@@ -58,9 +58,9 @@ def run(snakemake, gpu=None) -> None:
     timing["startup_seconds"] = startup
     timing["job_seconds"] = logs.seconds_since_process_start(job_pid)
     if startup is not None:
-        outside = timing["job_seconds"] - timing["train_seconds"]
+        outside = timing["job_seconds"] - timing["job_train_seconds"]
         log.info("job %.1f s: training %.1f s, outside training %.1f s (start-up %.1f s, the rest %.1f s)",
-                 timing["job_seconds"], timing["train_seconds"], outside, startup, outside - startup)
+                 timing["job_seconds"], timing["job_train_seconds"], outside, startup, outside - startup)
     write_text(out.timing, json.dumps(timing, indent=2))
 
 

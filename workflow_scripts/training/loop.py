@@ -20,7 +20,7 @@ from workflow_scripts.files.atomic import atomic_path
 from workflow_scripts.training import pipelines
 from workflow_scripts.training.batch_chunks import chunk_molecules
 from workflow_scripts.training.budget import StepBudget, step_budget
-from workflow_scripts.training.callbacks import StudyLog, WeightAverage
+from workflow_scripts.training.callbacks import StudyLog, TrainingClock, WeightAverage
 from workflow_scripts.training.checkpoints import resume_step
 from workflow_scripts.training.devices import torch_device
 from workflow_scripts.training.model import build_model, save_model, uses_fitted_reference
@@ -63,7 +63,8 @@ def train(
     datamodule = pipelines.data_module(pool_file, settings, idx, weights, seed, atomref, work_dir)
     device = torch_device()
     task = _task(settings, atomref, budget, device)
-    trainer, study_log, checkpoint = _trainer(settings, seed, budget, out_dir, resumed_at, tensorboard, progress_bar)
+    trainer, study_log, checkpoint, clock = _trainer(settings, seed, budget, out_dir, resumed_at, tensorboard,
+                                                     progress_bar)
     chunk = task.chunk_molecules
     log.info(
         "training %s seed %d on %s in precision %s: %d train / %d val molecules, batch %d%s, %d steps (%d epochs, "
@@ -75,12 +76,14 @@ def train(
     with float32_matmuls(training["precision"], device):
         _fit(trainer, task, datamodule, study_log, training["batch_size"],
              ckpt_path=str(work_dir / LAST) if resumed_at is not None else None)
-    train_seconds = time.perf_counter() - start
+    job_train_seconds = time.perf_counter() - start
 
     _publish_logs(work_dir, out_dir)
     _keep_best_model(task, checkpoint, settings, seed, out_dir)
     return {
-        "train_seconds": train_seconds,
+        # the model's training time, earlier runs up to the checkpoint resumed from included; this job's part
+        "train_seconds": clock.before + job_train_seconds,
+        "job_train_seconds": job_train_seconds,
         "epochs_run": trainer.current_epoch,
         "steps": trainer.global_step,
         "step_budget": budget.steps,
@@ -125,7 +128,8 @@ def _trainer(settings: dict, seed: int, budget: StepBudget, out_dir: Path, resum
     checkpoint = pl.callbacks.ModelCheckpoint(
         dirpath=work_dir, filename=Path(BEST).stem, monitor="val_loss", save_top_k=1, save_last=True
     )
-    callbacks = [study_log, checkpoint]
+    clock = TrainingClock()
+    callbacks = [study_log, checkpoint, clock]
     if training["ema_decay"]:
         callbacks.append(WeightAverage(decay=training["ema_decay"]))
     if training["early_stopping_patience"]:
@@ -148,7 +152,7 @@ def _trainer(settings: dict, seed: int, budget: StepBudget, out_dir: Path, resum
         # Lightning from warning that a short epoch has fewer batches than its default interval of 50
         log_every_n_steps=1,
     )
-    return trainer, study_log, checkpoint
+    return trainer, study_log, checkpoint, clock
 
 
 def _fit(trainer: pl.Trainer, task: WeightedTask, datamodule, study_log: StudyLog, batch_size: int,
