@@ -38,7 +38,7 @@ import yaml  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from workflow_scripts.config.experiments import expand_experiments  # noqa: E402
+from workflow_scripts.config.experiments import expand_experiments, study_name  # noqa: E402
 from workflow_scripts.evaluation.intervals import comparison_interval  # noqa: E402
 from workflow_scripts.evaluation.predictions import predictions_frame  # noqa: E402
 from workflow_scripts.properties import EV_TO_MEV  # noqa: E402
@@ -97,7 +97,7 @@ def main():
     logging.basicConfig(level=logging.WARNING)
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     seeds = [int(s) for s in args.seeds.split(",")]
-    study = args.results or REPO / "results" / args.scale
+    study = args.results or REPO / "results" / study_name({**config, "scale": args.scale})
     # QM9's metadata table is shared by every study (rules/common.smk: QM9_RESULTS); the packed store is the study's
     table, store = REPO / "results/data/qm9.parquet", study / "data/pool.npz"
     needed = [study / "splits/split.parquet", study / "subsets/full.parquet", table, store]

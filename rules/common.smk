@@ -8,7 +8,11 @@ import sys
 # file) import workflow_scripts from the workflow's folder, in cluster jobs too.
 sys.path.insert(0, workflow.basedir)
 
-from workflow_scripts.config.validation import check_duplicate_keys, validate_config
+from workflow_scripts.config.validation import (
+    check_duplicate_keys,
+    in_file_order,
+    validate_config,
+)
 from workflow_scripts.config.experiments import (
     baseline_seeds,
     cross_studies,
@@ -24,6 +28,7 @@ for _configfile in workflow.configfiles:
 validate_config(
     config, validate=validate, command_line=workflow.config_settings.overwrite_config
 )
+in_file_order(config, workflow.configfiles)
 
 SCALE = scale_settings(config)
 # QM9 itself and its analysis are the same for every study: results/data, results/analysis.

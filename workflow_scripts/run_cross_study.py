@@ -48,9 +48,7 @@ def commands(arguments: list[str]) -> list[list[str]]:
     own, seeds = study_name(config), baseline_seeds(config)
     runs = []
     for study in cross_studies(config):
-        # the config's own study runs as `make study` runs it, without overrides: --config values change the key
-        # order of the experiments' settings, which Snakemake reads as changed params and would re-train its
-        # baseline at the last step (resumed from its finished checkpoint, but its timing.json overwritten)
+        # the config's own study runs as `make study` runs it: its overrides are the config's own values
         values = ([] if study["study"] == own else
                   [f"{key}={flow_value(value)}" for key, value in study["overrides"].items()])
         # the config's own study (results/quick): its baseline's files only, as a report of the baseline alone

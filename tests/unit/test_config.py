@@ -15,7 +15,7 @@ from workflow_scripts.config.experiments import (CAPPED, LEARNING_CURVE, SIZE_CO
                                                  expand_experiments, learning_curve_arms, matched_controls,
                                                  prediction_run, reused_runs, study_name)
 from workflow_scripts.config.slurm_runtime import training_runtime_minutes
-from workflow_scripts.config.validation import validate_config
+from workflow_scripts.config.validation import in_file_order, validate_config
 
 
 def check(config):
@@ -389,3 +389,17 @@ def test_each_study_has_its_own_folder(base_config):
     assert named("quick", "gap") == "quick-gap"
     assert named("thesis", representation="painn") == "thesis-painn"
     assert named("quick", "gap", "painn") == "quick-gap-painn"
+
+
+def test_command_line_values_take_the_config_files_key_order_so_equal_settings_are_equal_params(tmp_path):
+    """Snakemake puts --config keys first and compares params by repr: the same values must give the same repr."""
+    config_file, overlay = tmp_path / "config.yaml", tmp_path / "overlay.yaml"
+    config_file.write_text("scale: quick\ndefaults:\n  model: {width: 32}\n  training: {lr: 0.001, epochs: 3}\n")
+    overlay.write_text("defaults:\n  training: {ema: 0.99}\n")
+    # as Snakemake merges `--config 'defaults={training: {epochs: 3}}'`: the command line's keys first
+    merged = {"defaults": {"training": {"epochs": 3, "lr": 0.001, "ema": 0.99}, "model": {"width": 32}},
+              "scale": "quick", "only_experiments": ["baseline"]}
+    in_file_order(merged, [config_file, overlay])
+    assert repr(merged) == repr({"scale": "quick", "defaults": {"model": {"width": 32},
+                                                                "training": {"lr": 0.001, "epochs": 3, "ema": 0.99}},
+                                 "only_experiments": ["baseline"]})

@@ -69,8 +69,8 @@ def test_each_study_of_the_config_runs_its_baseline_then_the_rule_gathers_them(b
     assert own[0] == "results/tiny/experiments/baseline/seed0/metrics_by_size.csv"
     assert own[-1] == "results/tiny/experiments/linear_reference/seed0/metrics_overall.csv"
     assert not any(p.endswith("report.html") for p in own)
-    # and with the settings `make study` and the last step (rule cross_study) give it: no --config overrides of
-    # target or representation, whose key order Snakemake would read as changed params and re-train the baseline
+    # and as `make study` and the last step (rule cross_study) run it: no --config overrides of target or
+    # representation (they would be the config's own values)
     assert runs[0][runs[0].index("--config") + 1] == "only_experiments=[baseline]"
     studies = [r[-1] for r in runs[1:-1]]
     assert studies == [f"results/{s}/report/report.html" for s in ("tiny-painn", "tiny-gap", "tiny-gap-painn")]

@@ -265,6 +265,30 @@ def validate_config(config: dict, validate=None, command_line: dict | None = Non
     return config
 
 
+def in_file_order(config: dict, configfiles) -> None:
+    """Put ``config``'s keys, at every depth, in the order the config files state them (others after, as they came).
+
+    Snakemake's merged config has the --config values' keys first, and Snakemake compares a rule's params by their
+    repr: without this, ``--config target=U0`` (config.yaml's own value) would read as changed settings and train
+    the baseline again.
+    """
+    from snakemake.utils import update_config
+
+    stated: dict = {}
+    for path in configfiles:
+        update_config(stated, load_yaml(path))
+
+    def ordered(value, reference):
+        if not isinstance(value, dict) or not isinstance(reference, dict):
+            return value
+        keys = [k for k in reference if k in value] + [k for k in value if k not in reference]
+        return {k: ordered(value[k], reference.get(k)) for k in keys}
+
+    reordered = ordered(config, stated)
+    config.clear()
+    config.update(reordered)
+
+
 def check_semantics(config: dict) -> None:
     split = config["split"]
     for name, subset in config["subsets"].items():
