@@ -10,7 +10,7 @@ import schnetpack.properties as props
 from tests.conftest import tiny_pool
 from workflow_scripts.properties import U0
 from workflow_scripts.training.packed_data import add_neighbor_list, molecule_batch
-from workflow_scripts.training.pair_symmetric_schnet import PairSymmetricSchNet, without_denormals
+from workflow_scripts.training.pair_symmetric_schnet import MessageSum, PairSymmetricSchNet, without_denormals
 from workflow_scripts.training.model import build_model
 from workflow_scripts.training.schnetpack_data import data_module
 
@@ -136,3 +136,59 @@ def test_radial_basis_denormals_become_zero_and_nothing_else_changes(pool):
     assert not ((cleaned > 0) & (cleaned < tiny)).any()
     assert torch.equal(cleaned[~denormal], features[~denormal])
     assert (cleaned[denormal] == 0).all()
+
+
+def half_list(batch):
+    forward = batch[props.idx_i] < batch[props.idx_j]
+    return batch[props.idx_i][forward], batch[props.idx_j][forward]
+
+
+def one_sum_over_both_directions(h, w_ij, i, j):
+    """The message sum as one gather and one index_add_ over ``cat([w_ij, w_ij])`` (the layout before 2026-12-06)."""
+    messages = h.index_select(0, torch.cat([j, i])) * torch.cat([w_ij, w_ij])
+    return torch.zeros_like(h).index_add_(0, torch.cat([i, j]), messages)
+
+
+def test_float32_interaction_sums_in_the_same_order_as_one_sum_over_both_directions(pool):
+    """Each direction summed by its own index_add_ keeps float32 bit for bit: the study's numbers do not move."""
+    root, idx, store = pool
+    batch = add_neighbor_list(molecule_batch(store, idx["train"][:40]), MODEL["data_cutoff"])
+    i, j = half_list(batch)
+    _, fast = models()
+    block = fast.representation.interactions[0]
+    torch.manual_seed(1)
+    x = torch.randn(len(batch[props.Z]), MODEL["n_atom_basis"], requires_grad=True)
+    f_ij, rcut_ij = torch.rand(len(i), MODEL["n_rbf"]), torch.rand(len(i), 1)
+    upstream = torch.randn_like(x)
+
+    def output_and_gradients(summing):
+        fast.zero_grad(set_to_none=True)
+        out = summing()
+        (grad_x,) = torch.autograd.grad(out, x, upstream, retain_graph=True)
+        out.backward(upstream)
+        return [out, grad_x] + [p.grad for p in block.parameters()]
+
+    ours = output_and_gradients(lambda: PairSymmetricSchNet._interaction(block, x, f_ij, rcut_ij, i, j))
+    reference = output_and_gradients(lambda: block.f2out(one_sum_over_both_directions(
+        block.in2f(x), block.filter_network(f_ij) * rcut_ij, i, j)))
+    assert all(torch.equal(a, b) for a, b in zip(ours, reference))
+    assert ours[1].abs().sum() > 0
+
+
+def test_message_sum_matches_autograd_in_float32_sums_and_bfloat16_gradients(pool):
+    """MessageSum's hand-written backward gives autograd's own values (cast at the atoms, then gathered)."""
+    root, idx, store = pool
+    batch = add_neighbor_list(molecule_batch(store, idx["train"][:40]), MODEL["data_cutoff"])
+    i, j = half_list(batch)
+    n_atoms = len(batch[props.Z])
+    torch.manual_seed(2)
+    to_i, to_j = (torch.randn(len(i), 16).bfloat16().requires_grad_() for _ in range(2))
+    upstream = torch.randn(n_atoms, 16)
+    summed = MessageSum.apply(to_i, to_j, i, j, n_atoms)
+    autograd_summed = torch.zeros(n_atoms, 16).index_add_(0, i, to_i.float()).index_add_(0, j, to_j.float())
+    assert summed.dtype == torch.float32 and torch.equal(summed, autograd_summed)
+    ours = torch.autograd.grad(summed, (to_i, to_j), upstream)
+    autograds = torch.autograd.grad(autograd_summed, (to_i, to_j), upstream)
+    for a, b in zip(ours, autograds):
+        assert a.dtype == torch.bfloat16 and torch.equal(a, b)
+    assert ours[0].abs().sum() > 0 and ours[1].abs().sum() > 0
