@@ -65,16 +65,17 @@ class PairSymmetricSchNet(spk.representation.SchNet):
     def _interaction(block: nn.Module, x, f_ij, rcut_ij, i, j) -> torch.Tensor:
         """``SchNetInteraction.forward`` over the half list: the filter once, the message both ways.
 
-        One gather of ``h`` for both directions (senders j, then i): its backward then sums each atom's
-        gradient in the order SchNetPack's gather would, so float32 runs stay bit for bit as they were. Each
-        direction's messages are summed by their own ``index_add_`` rather than one over ``cat([w_ij, w_ij])``:
-        the same sums in the same order, without a copy of every pair's filter (7 % of a float32 step).
+        ``h`` is gathered once for both directions (senders j, then i) and split: its backward is one
+        ``index_add_`` in the order of that list, as it was when both directions were one list. Each direction's
+        messages are summed by their own ``index_add_`` rather than one over ``cat([w_ij, w_ij])``: the same
+        sums in the same order, without a copy of every pair's filter. On a CPU, float32 runs are therefore bit
+        for bit what they were with the one-list layout (tests/unit/test_pair_symmetric_schnet.py); on CUDA,
+        ``index_add_`` adds atomically in no fixed order, then as now.
         """
         h = block.in2f(x)
         w_ij = block.filter_network(f_ij) * rcut_ij
-        h_senders = h.index_select(0, torch.cat([j, i]))
-        to_i, to_j = h_senders[: len(j)] * w_ij, h_senders[len(j):] * w_ij
-        summed = torch.zeros_like(h).index_add_(0, i, to_i).index_add_(0, j, to_j)
+        from_j, from_i = h.index_select(0, torch.cat([j, i])).split(len(j))
+        summed = torch.zeros_like(h).index_add_(0, i, from_j * w_ij).index_add_(0, j, from_i * w_ij)
         return block.f2out(summed)
 
     @staticmethod
@@ -86,16 +87,15 @@ class PairSymmetricSchNet(spk.representation.SchNet):
         to the filter, computed before), the per-atom layers ``in2f`` and ``f2out`` (a 17th of the pairs' work),
         each atom's sum of its messages (about 18 terms; in bfloat16 its rounding would grow with the count;
         ``MessageSum``) and the residual ``x``. ``f_ij`` and ``rcut_ij`` come in as bfloat16 (cast once per
-        forward). Each direction has its own gather: the bfloat16 gradient of ``h`` is summed in another order
-        than float32's, which only bit-for-bit float32 needs. Measured in tests/unit/test_precision.py and
-        docs/benchmarks.md.
+        forward). One gather of ``h`` for both directions, as in float32: its backward is one ``index_add_``
+        (which on a CPU accumulates a bfloat16 row in float32 and rounds once; two gathers would add two rounded
+        partial sums). Measured in tests/unit/test_precision.py and docs/benchmarks.md.
         """
         with torch.autocast(x.device.type, enabled=False):
             h = block.in2f(x)
         w_ij = block.filter_network(f_ij) * rcut_ij  # autocast: bfloat16 matmuls
-        h_low = h.to(w_ij.dtype)
-        to_i, to_j = h_low.index_select(0, j) * w_ij, h_low.index_select(0, i) * w_ij
-        summed = MessageSum.apply(to_i, to_j, i, j, len(h))
+        from_j, from_i = h.to(w_ij.dtype).index_select(0, torch.cat([j, i])).split(len(j))
+        summed = MessageSum.apply(from_j * w_ij, from_i * w_ij, i, j, len(h))
         with torch.autocast(x.device.type, enabled=False):
             return block.f2out(summed)
 
@@ -105,8 +105,9 @@ class MessageSum(torch.autograd.Function):
 
     Autograd's own ``index_add_(0, i, to_i.float())`` gives the same sums, but its backward gathers the atoms'
     float32 gradient onto every pair and then casts that pair-sized tensor to bfloat16. Here the gradient is cast
-    at the atoms (a 17th of the size) and then gathered: the same bfloat16 values, about 15 % less time per
-    bf16-mixed step at width 128 (docs/benchmarks.md).
+    at the atoms (a 17th of the size) and then gathered: the same bfloat16 values without a pair-sized float32
+    tensor or cast in the backward (the forward still casts the messages to float32 to sum them). Together with
+    the split sums above: bf16-mixed steps 1.28x faster at width 128 (docs/benchmarks.md).
     """
 
     @staticmethod
