@@ -144,13 +144,16 @@ def half_list(batch):
 
 
 def one_sum_over_both_directions(h, w_ij, i, j):
-    """The message sum as one gather and one index_add_ over ``cat([w_ij, w_ij])`` (the layout before 2026-12-06)."""
-    messages = h.index_select(0, torch.cat([j, i])) * torch.cat([w_ij, w_ij])
-    return torch.zeros_like(h).index_add_(0, torch.cat([i, j]), messages)
+    """The message sum as one gather and one index_add_ over ``cat([w_ij, w_ij])`` (the layout before 2026-12-06),
+    in float32 whatever the messages' precision (as autograd sums them: cast, then add)."""
+    messages = h.to(w_ij.dtype).index_select(0, torch.cat([j, i])) * torch.cat([w_ij, w_ij])
+    return torch.zeros(h.shape).index_add_(0, torch.cat([i, j]), messages.float())
 
 
-def test_float32_interaction_sums_in_the_same_order_as_one_sum_over_both_directions(pool):
-    """Each direction summed by its own index_add_ keeps float32 bit for bit: the study's numbers do not move."""
+@pytest.mark.parametrize("precision", ["32", "bf16-mixed"])
+def test_interaction_gives_bit_for_bit_what_one_sum_over_both_directions_gave(pool, precision):
+    """Each direction summed by its own index_add_ (and, in bf16-mixed, MessageSum's backward) changes no bit of
+    the output or of any gradient: float32 studies keep their numbers, bf16-mixed runs their measured ones."""
     root, idx, store = pool
     batch = add_neighbor_list(molecule_batch(store, idx["train"][:40]), MODEL["data_cutoff"])
     i, j = half_list(batch)
@@ -160,23 +163,42 @@ def test_float32_interaction_sums_in_the_same_order_as_one_sum_over_both_directi
     x = torch.randn(len(batch[props.Z]), MODEL["n_atom_basis"], requires_grad=True)
     f_ij, rcut_ij = torch.rand(len(i), MODEL["n_rbf"]), torch.rand(len(i), 1)
     upstream = torch.randn_like(x)
+    bf16 = precision == "bf16-mixed"
+    interaction = PairSymmetricSchNet._interaction_bf16 if bf16 else PairSymmetricSchNet._interaction
+    if bf16:  # the forward casts the filter's inputs once (PairSymmetricSchNet.forward)
+        f_ij, rcut_ij = f_ij.bfloat16(), rcut_ij.bfloat16()
 
     def output_and_gradients(summing):
         fast.zero_grad(set_to_none=True)
-        out = summing()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = summing()
         (grad_x,) = torch.autograd.grad(out, x, upstream, retain_graph=True)
         out.backward(upstream)
         return [out, grad_x] + [p.grad for p in block.parameters()]
 
-    ours = output_and_gradients(lambda: PairSymmetricSchNet._interaction(block, x, f_ij, rcut_ij, i, j))
-    reference = output_and_gradients(lambda: block.f2out(one_sum_over_both_directions(
-        block.in2f(x), block.filter_network(f_ij) * rcut_ij, i, j)))
+    def one_sum():
+        with torch.autocast("cpu", enabled=False):
+            h = block.in2f(x)
+        summed = one_sum_over_both_directions(h, block.filter_network(f_ij) * rcut_ij, i, j)
+        with torch.autocast("cpu", enabled=False):
+            return block.f2out(summed)
+
+    ours = output_and_gradients(lambda: interaction(block, x, f_ij, rcut_ij, i, j))
+    reference = output_and_gradients(one_sum)
+    assert ours[0].dtype == torch.float32
     assert all(torch.equal(a, b) for a, b in zip(ours, reference))
     assert ours[1].abs().sum() > 0
 
 
+class _SavedPairs:
+    """A stand-in for autograd's ctx, to call MessageSum.backward directly and see what it returns."""
+
+    def __init__(self, i, j):
+        self.saved_tensors, self.message_dtype = (i, j), torch.bfloat16
+
+
 def test_message_sum_matches_autograd_in_float32_sums_and_bfloat16_gradients(pool):
-    """MessageSum's hand-written backward gives autograd's own values (cast at the atoms, then gathered)."""
+    """MessageSum's hand-written backward gives autograd's own values, cast at the atoms and then gathered."""
     root, idx, store = pool
     batch = add_neighbor_list(molecule_batch(store, idx["train"][:40]), MODEL["data_cutoff"])
     i, j = half_list(batch)
@@ -187,8 +209,11 @@ def test_message_sum_matches_autograd_in_float32_sums_and_bfloat16_gradients(poo
     summed = MessageSum.apply(to_i, to_j, i, j, n_atoms)
     autograd_summed = torch.zeros(n_atoms, 16).index_add_(0, i, to_i.float()).index_add_(0, j, to_j.float())
     assert summed.dtype == torch.float32 and torch.equal(summed, autograd_summed)
-    ours = torch.autograd.grad(summed, (to_i, to_j), upstream)
     autograds = torch.autograd.grad(autograd_summed, (to_i, to_j), upstream)
-    for a, b in zip(ours, autograds):
-        assert a.dtype == torch.bfloat16 and torch.equal(a, b)
-    assert ours[0].abs().sum() > 0 and ours[1].abs().sum() > 0
+    # called directly: autograd would cast whatever it returns to the messages' dtype and hide a float32 gather
+    grad_i, grad_j, *rest = MessageSum.backward(_SavedPairs(i, j), upstream)
+    assert rest == [None, None, None]
+    for ours, theirs in ((grad_i, autograds[0]), (grad_j, autograds[1])):
+        assert ours.dtype == torch.bfloat16 and torch.equal(ours, theirs)
+        assert ours.abs().sum() > 0
+    assert all(torch.equal(a, b) for a, b in zip(torch.autograd.grad(summed, (to_i, to_j), upstream), autograds))
