@@ -107,7 +107,7 @@ class MessageSum(torch.autograd.Function):
     float32 gradient onto every pair and then casts that pair-sized tensor to bfloat16. Here the gradient is cast
     at the atoms (a 17th of the size) and then gathered: the same bfloat16 values without a pair-sized float32
     tensor or cast in the backward (the forward still casts the messages to float32 to sum them). Together with
-    the split sums above: bf16-mixed steps 1.28x faster at width 128 (docs/benchmarks.md).
+    the split sums above: bf16-mixed steps 1.23x faster at width 128 (docs/benchmarks.md).
     """
 
     @staticmethod
