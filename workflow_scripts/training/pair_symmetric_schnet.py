@@ -48,6 +48,7 @@ class PairSymmetricSchNet(spk.representation.SchNet):
         d_ij = torch.linalg.vector_norm(inputs[props.Rij].index_select(0, half), dim=1)
         f_ij = without_denormals(self.radial_basis(d_ij))
         rcut_ij = self.cutoff_fn(d_ij)[:, None]
+        senders = torch.cat([j, i])  # each pair's sender, one direction then the other: one gather for both
 
         x = self.embedding(inputs[props.Z])
         for embedding in self.electronic_embeddings:
@@ -57,15 +58,15 @@ class PairSymmetricSchNet(spk.representation.SchNet):
             interaction_step = self._interaction_bf16
             f_ij, rcut_ij = f_ij.to(torch.bfloat16), rcut_ij.to(torch.bfloat16)
         for interaction in self.interactions:
-            x = x + interaction_step(interaction, x, f_ij, rcut_ij, i, j)
+            x = x + interaction_step(interaction, x, f_ij, rcut_ij, i, j, senders)
         inputs["scalar_representation"] = x
         return inputs
 
     @staticmethod
-    def _interaction(block: nn.Module, x, f_ij, rcut_ij, i, j) -> torch.Tensor:
+    def _interaction(block: nn.Module, x, f_ij, rcut_ij, i, j, senders) -> torch.Tensor:
         """``SchNetInteraction.forward`` over the half list: the filter once, the message both ways.
 
-        ``h`` is gathered once for both directions (senders j, then i) and split: its backward is one
+        ``h`` is gathered once for both directions (``senders``: j, then i) and split: its backward is one
         ``index_add_`` in the order of that list, as it was when both directions were one list. Each direction's
         messages are summed by their own ``index_add_`` rather than one over ``cat([w_ij, w_ij])``: the same
         sums in the same order, without a copy of every pair's filter. On a CPU, float32 runs are therefore bit
@@ -74,12 +75,12 @@ class PairSymmetricSchNet(spk.representation.SchNet):
         """
         h = block.in2f(x)
         w_ij = block.filter_network(f_ij) * rcut_ij
-        from_j, from_i = h.index_select(0, torch.cat([j, i])).split(len(j))
+        from_j, from_i = h.index_select(0, senders).split(len(j))
         summed = torch.zeros_like(h).index_add_(0, i, from_j * w_ij).index_add_(0, j, from_i * w_ij)
         return block.f2out(summed)
 
     @staticmethod
-    def _interaction_bf16(block: nn.Module, x, f_ij, rcut_ij, i, j) -> torch.Tensor:
+    def _interaction_bf16(block: nn.Module, x, f_ij, rcut_ij, i, j, senders) -> torch.Tensor:
         """``_interaction`` under bf16 autocast: bfloat16 where the work is per pair, float32 per atom.
 
         bfloat16 (8-bit mantissa): the filter network (its two dense layers over every pair are most of a step),
@@ -94,7 +95,7 @@ class PairSymmetricSchNet(spk.representation.SchNet):
         with torch.autocast(x.device.type, enabled=False):
             h = block.in2f(x)
         w_ij = block.filter_network(f_ij) * rcut_ij  # autocast: bfloat16 matmuls
-        from_j, from_i = h.to(w_ij.dtype).index_select(0, torch.cat([j, i])).split(len(j))
+        from_j, from_i = h.to(w_ij.dtype).index_select(0, senders).split(len(j))
         summed = MessageSum.apply(from_j * w_ij, from_i * w_ij, i, j, len(h))
         with torch.autocast(x.device.type, enabled=False):
             return block.f2out(summed)
