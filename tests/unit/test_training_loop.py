@@ -258,3 +258,29 @@ def test_plateau_schedule_steps_only_after_validating_epochs(pool, tmp_path):
     _, epochs, every = step_budget(settings["training"], 30, len(idx["train"]))
     assert every > 1 and timing["epochs_run"] == epochs
     assert len(pd.read_csv(tmp_path / "val_log.csv")) == epochs // every
+
+
+def test_a_run_cut_off_after_a_plateau_reduction_resumes_to_the_same_model(pool, tmp_path, monkeypatch):
+    """ReduceLROnPlateau (the thesis's schedule) steps after each validation; Lightning steps it after the
+    end-of-epoch checkpoint and skips that step when it resumes from one, so a run cut off in the epoch after a
+    reduction went on at the old learning rate. The schedule now steps before the checkpoint (PlateauSchedule)."""
+    root, split, idx = pool
+    # a learning rate high enough that validation stops improving within a few epochs
+    settings = {**PACKED, "training": {**PACKED["training"], "epochs": 8, "lr": 0.03,
+                                       "scheduler": {"kind": "plateau", "factor": 0.5, "patience": 0}}}
+    weights = np.ones(len(split))
+    train(root / "pool.npz", idx, weights, settings, seed=0, out_dir=tmp_path / "whole", progress_bar=False)
+    whole_log = pd.read_csv(tmp_path / "whole/train_log.csv")
+    reduced = whole_log.index[whole_log["lr"].diff() < 0]
+    assert len(reduced), "no reduction of the learning rate to cut after: the test needs one"
+    first_at_lower_lr = int(whole_log.loc[reduced[0], "step"])  # the first step of the epoch after the reduction
+    with monkeypatch.context() as patch:
+        fail_at_step(patch, first_at_lower_lr, RuntimeError("the machine went away"))
+        with pytest.raises(RuntimeError, match="went away"):
+            train(root / "pool.npz", idx, weights, settings, seed=0, out_dir=tmp_path / "cut", progress_bar=False)
+    assert train(root / "pool.npz", idx, weights, settings, seed=0, out_dir=tmp_path / "cut",
+                 progress_bar=False)["resumed"]
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "cut/train_log.csv"), whole_log, rtol=1e-6)
+    whole, cut = (torch.load(tmp_path / d / "model.pt", weights_only=True)["state_dict"] for d in ("whole", "cut"))
+    for key in whole:
+        torch.testing.assert_close(cut[key], whole[key], rtol=1e-6, atol=0, msg=key)

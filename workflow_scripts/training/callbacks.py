@@ -79,6 +79,26 @@ class TrainingClock(pl.Callback):
         self.before = float(state_dict.get("seconds", 0.0))
 
 
+class PlateauSchedule(pl.Callback):
+    """Steps ReduceLROnPlateau on each validation's loss before that validation's checkpoint is written.
+
+    Lightning steps a plateau schedule at the end of the epoch, after ModelCheckpoint has saved the epoch (in
+    ``on_validation_end``), and when it resumes from such a checkpoint it leaves that step out (the metric is not in
+    the checkpoint). A run cut off after a validation then went on with a schedule that had not seen it: at the old
+    learning rate where that validation had lowered it, or nearer to or further from its next reduction. Stepped
+    here (Lightning runs ModelCheckpoint's ``on_validation_end`` after every other callback's), the checkpoint holds
+    the stepped schedule; ``WeightedTask.lr_scheduler_step`` leaves Lightning's own step out. An uninterrupted run
+    takes the same steps with the same losses, before the same training steps: its numbers do not change.
+    """
+
+    def on_validation_end(self, trainer, task):
+        if trainer.sanity_checking:
+            return
+        for config in trainer.lr_scheduler_configs:
+            if config.reduce_on_plateau:
+                config.scheduler.step(trainer.callback_metrics[config.monitor])
+
+
 class StudyLog(pl.Callback):
     """Writes train_log.csv (per step) and val_log.csv (per epoch); plain progress lines."""
 

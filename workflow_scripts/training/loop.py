@@ -20,7 +20,7 @@ from workflow_scripts.files.atomic import atomic_path
 from workflow_scripts.training import pipelines
 from workflow_scripts.training.batch_chunks import chunk_molecules
 from workflow_scripts.training.budget import StepBudget, step_budget
-from workflow_scripts.training.callbacks import StudyLog, TrainingClock, WeightAverage
+from workflow_scripts.training.callbacks import PlateauSchedule, StudyLog, TrainingClock, WeightAverage
 from workflow_scripts.training.checkpoints import resume_step
 from workflow_scripts.training.devices import torch_device
 from workflow_scripts.training.model import build_model, save_model, uses_fitted_reference
@@ -129,7 +129,7 @@ def _trainer(settings: dict, seed: int, budget: StepBudget, out_dir: Path, resum
         dirpath=work_dir, filename=Path(BEST).stem, monitor="val_loss", save_top_k=1, save_last=True
     )
     clock = TrainingClock()
-    callbacks = [study_log, checkpoint, clock]
+    callbacks = [study_log, checkpoint, clock, PlateauSchedule()]
     if training["ema_decay"]:
         callbacks.append(WeightAverage(decay=training["ema_decay"]))
     if training["early_stopping_patience"]:

@@ -99,6 +99,13 @@ class WeightedTask(spk.task.AtomisticTask):
         )
         return [optimizer], [{"scheduler": schedule, "interval": "step", "name": "lr_schedule"}]
 
+    def lr_scheduler_step(self, scheduler, metric) -> None:
+        # ReduceLROnPlateau steps in callbacks.PlateauSchedule, before each validation's checkpoint: Lightning would
+        # step it after that checkpoint, and skip the step when it resumes from one
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            return
+        super().lr_scheduler_step(scheduler, metric)
+
     def per_molecule(self, batch):
         key = self.target.key
         target = batch[key]  # before the forward: the model writes its output under the same key of the batch
