@@ -13,7 +13,8 @@ from tests.unit.tiny_training import PACKED, pool  # noqa: F401 (fixture)
 from workflow_scripts.properties import U0
 from workflow_scripts.training.model import build_model
 from workflow_scripts.training.packed_data import PackedDataModule, load_store
-from workflow_scripts.training.precision import Float32Atomwise, float32_matmuls, lightning_precision
+from workflow_scripts.training.precision import (
+    Float32Atomwise, bf16_hardware, cpu_flags, float32_matmuls, lightning_precision, slow_bf16_warning)
 from workflow_scripts.training.task import WeightedTask
 
 # SchNet as the quick scale trains it (32 features, 2 interactions), on one batch of 64 molecules
@@ -101,3 +102,38 @@ def test_tf32_only_for_bf16_mixed_on_cuda_and_only_while_training():
     with float32_matmuls("bf16-mixed", torch.device("cuda")):
         assert torch.get_float32_matmul_precision() == "high"
     assert torch.get_float32_matmul_precision() == before
+
+
+# /proc/cpuinfo's flags lines (abridged) of the two development machines this was measured on
+AVX2_EPYC = "fpu sse sse2 ssse3 sse4_1 sse4_2 avx f16c fma avx2 bmi2 sha_ni vaes vpclmulqdq"
+SAPPHIRE_RAPIDS = AVX2_EPYC + " avx512f avx512bw avx512vl avx512_vnni avx512_bf16 amx_bf16 amx_tile amx_int8"
+
+
+def cpuinfo_file(tmp_path, flags: str):
+    path = tmp_path / f"cpuinfo-{len(flags)}"
+    path.write_text(f"processor\t: 0\nvendor_id\t: any\nflags\t\t: {flags}\nbugs\t\t: none\n\n"
+                    f"processor\t: 1\nflags\t\t: {flags}\n")
+    return path
+
+
+def test_bf16_hardware_is_read_from_the_cpus_flags(tmp_path):
+    cpu = torch.device("cpu")
+    assert cpu_flags(cpuinfo_file(tmp_path, AVX2_EPYC)) == set(AVX2_EPYC.split())
+    assert bf16_hardware(cpu, cpuinfo_file(tmp_path, AVX2_EPYC)) is None
+    assert bf16_hardware(cpu, cpuinfo_file(tmp_path, SAPPHIRE_RAPIDS)) == "CPU with avx512_bf16, amx_bf16"
+    # no x86 flags to read (macOS, or Arm's "Features"): oneDNN's own check decides
+    arm = tmp_path / "arm"
+    arm.write_text("processor\t: 0\nFeatures\t: fp asimd bf16\n")
+    onednn = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    for missing in (arm, tmp_path / "no such file"):
+        assert cpu_flags(missing) is None
+        assert (bf16_hardware(cpu, missing) is not None) == onednn
+
+
+def test_bf16_mixed_on_a_cpu_without_bf16_says_so_and_how_to_fix_it(tmp_path):
+    cpu, slow, fast = torch.device("cpu"), cpuinfo_file(tmp_path, AVX2_EPYC), cpuinfo_file(tmp_path, SAPPHIRE_RAPIDS)
+    warning = slow_bf16_warning("bf16-mixed", cpu, slow)
+    assert f"none of avx512_bf16, amx_bf16 in {slow}" in warning
+    assert "set training.precision: 32" in warning and "docs/benchmarks.md" in warning
+    assert slow_bf16_warning("bf16-mixed", cpu, fast) is None
+    assert slow_bf16_warning(32, cpu, slow) is None  # float32 needs no bfloat16

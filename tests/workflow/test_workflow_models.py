@@ -16,6 +16,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tests.conftest import REPO, run_snakemake, tiny_config
 from tests.workflow.schnetpack_alone import export_energies
 from workflow_scripts.data.metadata import read_geometry
+from workflow_scripts.training.precision import bf16_hardware
 
 pytestmark = pytest.mark.workflow
 
@@ -74,7 +75,11 @@ def test_a_bf16_mixed_training_through_the_workflow(tmp_path):
     workdir = tmp_path / "bf16"
     overlay = {**TINY, "defaults": {"training": {"precision": "bf16-mixed"}}}
     run_snakemake(workdir, overlay, "--cores", "2", f"{RUN}/metrics_by_size.csv")
-    assert "in precision bf16-mixed" in (workdir / RUN / "train.log").read_text()
+    train_log = (workdir / RUN / "train.log").read_text()
+    assert "in precision bf16-mixed" in train_log
+    # the log warns where this machine's CPU has no bfloat16 instructions, and only there
+    assert ("WARNING training.precision is bf16-mixed, but this CPU has no bfloat16" in train_log) == (
+        bf16_hardware(torch.device("cpu")) is None)
     assert json.loads((workdir / RUN / "schnetpack/model_info.json").read_text())["calculator_dtype"] == "float32"
     saved = torch.load(workdir / RUN / "model.pt", weights_only=True)
     assert json.loads(saved["settings_json"])["training"]["precision"] == "bf16-mixed"

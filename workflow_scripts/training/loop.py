@@ -24,7 +24,7 @@ from workflow_scripts.training.callbacks import PlateauSchedule, StudyLog, Train
 from workflow_scripts.training.checkpoints import resume_step
 from workflow_scripts.training.devices import torch_device
 from workflow_scripts.training.model import build_model, save_model, uses_fitted_reference
-from workflow_scripts.training.precision import float32_matmuls, lightning_precision
+from workflow_scripts.training.precision import float32_matmuls, lightning_precision, slow_bf16_warning
 from workflow_scripts.run_files import BEST, CHECKPOINTS, LAST, MODEL, TRAIN_LOG, VAL_LOG
 from workflow_scripts.training.task import TrainingError, WeightedTask
 from workflow_scripts.training.tensorboard_log import tensorboard_logging
@@ -72,6 +72,8 @@ def train(
         f" in chunks of {chunk}" if chunk and chunk < training["batch_size"] else "", budget.steps, budget.epochs,
         training["budget"], f", resuming from {work_dir / LAST}" if resumed_at is not None else "",
     )
+    if warning := slow_bf16_warning(training["precision"], device):
+        log.warning(warning)
     start = time.perf_counter()
     with float32_matmuls(training["precision"], device):
         _fit(trainer, task, datamodule, study_log, training["batch_size"],

@@ -25,19 +25,30 @@ whatever the training's precision: autocast is on only inside Lightning's steps.
 
 On CUDA, ``bf16-mixed`` also lets the float32 matmuls that remain use TF32 (``float32_matmuls``), for the run's
 training only; predictions are exact float32 again.
+
+bf16-mixed is faster only where the hardware computes bfloat16: CUDA GPUs from Ampere on, and CPUs with bfloat16
+instructions (x86's AVX512_BF16 or AMX). Elsewhere PyTorch converts every bfloat16 value to float32 and back in
+software, and a step is no faster than in float32 or several times slower (0.12x on an AVX2 CPU: docs/benchmarks.md). A
+training asked to run so says it in its log (``bf16_hardware``, ``slow_bf16_warning``); it still trains, in the
+precision the config states, since the precision is part of the run's settings and its numbers.
 """
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
+from pathlib import Path
 
 import schnetpack as spk
 import torch
 
 import schnetpack.properties as props
 
+log = logging.getLogger(__name__)
+
 FLOAT32, BF16_MIXED = 32, "bf16-mixed"
 LIGHTNING_PRECISION = {FLOAT32: "32-true", BF16_MIXED: "bf16-mixed"}
+CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo's names of x86's bfloat16 instructions
 
 
 def lightning_precision(setting) -> str:
@@ -46,6 +57,47 @@ def lightning_precision(setting) -> str:
         return LIGHTNING_PRECISION[setting]
     except KeyError:
         raise ValueError(f"training.precision = {setting!r} is not one of {list(LIGHTNING_PRECISION)}") from None
+
+
+def bf16_hardware(device: torch.device, cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
+    """What computes bfloat16 on ``device`` in hardware (a short description), or None where software emulates it.
+
+    CUDA: ``torch.cuda.is_bf16_supported`` without emulation (compute capability 8.0 on). CPU: the x86 flags
+    ``CPU_BF16_FLAGS`` in ``cpuinfo`` (Linux); where that file is missing or names no x86 flags (macOS, Arm),
+    oneDNN's own check, which is true for any CPU it runs bfloat16 kernels on.
+    """
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device) if torch.cuda.is_bf16_supported(including_emulation=False) else None
+    flags = cpu_flags(cpuinfo)
+    if flags is not None:
+        present = [flag for flag in CPU_BF16_FLAGS if flag in flags]
+        return f"CPU with {', '.join(present)}" if present else None
+    return "CPU (oneDNN bfloat16)" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str] | None:
+    """The first processor's feature flags in ``cpuinfo`` (x86 Linux; Arm's file says "Features"), or None."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            return set(value.split())
+    return None
+
+
+def slow_bf16_warning(setting, device: torch.device, cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
+    """The log's warning when ``setting`` asks for bf16-mixed on a device without bfloat16 hardware, else None."""
+    if setting != BF16_MIXED or bf16_hardware(device, cpuinfo) is not None:
+        return None
+    where = (f"this GPU ({torch.cuda.get_device_name(device)}) has no bfloat16 units (compute capability below 8.0)"
+             if device.type == "cuda" else
+             f"this CPU has no bfloat16 instructions (none of {', '.join(CPU_BF16_FLAGS)} in {cpuinfo})")
+    return (f"training.precision is bf16-mixed, but {where}: PyTorch emulates bfloat16, and a step is no faster than "
+            "in float32 or several times slower (0.12x on a 2-core AVX2 CPU, docs/benchmarks.md). It trains as asked; "
+            "for speed set training.precision: 32 for trainings on this machine, or train on a device with bfloat16.")
 
 
 @contextmanager
