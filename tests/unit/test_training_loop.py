@@ -261,9 +261,11 @@ def test_plateau_schedule_steps_only_after_validating_epochs(pool, tmp_path):
 
 
 def test_a_run_cut_off_after_a_plateau_reduction_resumes_to_the_same_model(pool, tmp_path, monkeypatch):
-    """ReduceLROnPlateau (the thesis's schedule) steps after each validation; Lightning steps it after the
-    end-of-epoch checkpoint and skips that step when it resumes from one, so a run cut off in the epoch after a
-    reduction went on at the old learning rate. The schedule now steps before the checkpoint (PlateauSchedule)."""
+    """ReduceLROnPlateau (the thesis's schedule) steps after each validation. Lightning steps it after that
+    validation's checkpoint and leaves the step out when it resumes from one; and its save_last writes last.ckpt
+    only at a new best. A run cut off went back to its best validation with a schedule that had not seen it. Now
+    last.ckpt is every validation's, written after the schedule's step (PlateauSchedule): a run cut off in the
+    epoch after a reduction resumes from the reducing validation, at the reduced rate."""
     root, split, idx = pool
     # a learning rate high enough that validation stops improving within a few epochs
     settings = {**PACKED, "training": {**PACKED["training"], "epochs": 8, "lr": 0.03,
@@ -278,6 +280,10 @@ def test_a_run_cut_off_after_a_plateau_reduction_resumes_to_the_same_model(pool,
         fail_at_step(patch, first_at_lower_lr, RuntimeError("the machine went away"))
         with pytest.raises(RuntimeError, match="went away"):
             train(root / "pool.npz", idx, weights, settings, seed=0, out_dir=tmp_path / "cut", progress_bar=False)
+    # the checkpoint to resume from: the validation that lowered the rate, the schedule stepped on it
+    cut_at = torch.load(tmp_path / "cut/checkpoints/last.ckpt", weights_only=False)
+    assert cut_at["global_step"] == first_at_lower_lr - 1
+    assert cut_at["optimizer_states"][0]["param_groups"][0]["lr"] == whole_log.loc[reduced[0], "lr"]
     assert train(root / "pool.npz", idx, weights, settings, seed=0, out_dir=tmp_path / "cut",
                  progress_bar=False)["resumed"]
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "cut/train_log.csv"), whole_log, rtol=1e-6)

@@ -83,16 +83,18 @@ class PlateauSchedule(pl.Callback):
     """Steps ReduceLROnPlateau on each validation's loss before that validation's checkpoint is written.
 
     Lightning steps a plateau schedule at the end of the epoch, after ModelCheckpoint has saved the epoch (in
-    ``on_validation_end``), and when it resumes from such a checkpoint it leaves that step out (the metric is not in
-    the checkpoint). A run cut off after a validation then went on with a schedule that had not seen it: at the old
-    learning rate where that validation had lowered it, or nearer to or further from its next reduction. Stepped
-    here (Lightning runs ModelCheckpoint's ``on_validation_end`` after every other callback's), the checkpoint holds
-    the stepped schedule; ``WeightedTask.lr_scheduler_step`` leaves Lightning's own step out. An uninterrupted run
-    takes the same steps with the same losses, before the same training steps: its numbers do not change.
+    ``on_validation_end``, or ``on_train_epoch_end`` when every epoch validates), and when it resumes from such a
+    checkpoint it leaves that step out (the metric is not in the checkpoint). A run cut off after a validation then
+    went on with a schedule that had not seen it: at the old learning rate where that validation had lowered it,
+    or nearer to or further from its next reduction. Stepped here (Lightning runs ModelCheckpoint's hooks after
+    every other callback's), the checkpoint holds the stepped schedule; ``WeightedTask.lr_scheduler_step`` leaves
+    Lightning's own step out. Lightning steps on validating epochs only (frequency ``validate_every``), as this does.
+    An uninterrupted run takes the same steps with the same losses, before the same training steps: its numbers do
+    not change.
     """
 
     def on_validation_end(self, trainer, task):
-        if trainer.sanity_checking:
+        if trainer.sanity_checking or trainer.state.fn != "fit":
             return
         for config in trainer.lr_scheduler_configs:
             if config.reduce_on_plateau:

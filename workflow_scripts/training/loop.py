@@ -127,11 +127,16 @@ def _trainer(settings: dict, seed: int, budget: StepBudget, out_dir: Path, resum
     # continues the curves it had.
     study_log = StudyLog(work_dir / TRAIN_LOG, work_dir / VAL_LOG, resume=resumed_at is not None,
                          target=targets.of_settings(settings))
-    checkpoint = pl.callbacks.ModelCheckpoint(
-        dirpath=work_dir, filename=Path(BEST).stem, monitor="val_loss", save_top_k=1, save_last=True
-    )
+    # best.ckpt, the best validation's (the run's model), and last.ckpt, every validation's (to resume from).
+    # Lightning's save_last writes last.ckpt only when best.ckpt is written: a run cut off would go back to its
+    # best validation and train every epoch since again. Lightning runs checkpoint callbacks last, in this order,
+    # so last.ckpt holds the best one's state of the same validation.
+    checkpoint = pl.callbacks.ModelCheckpoint(dirpath=work_dir, filename=Path(BEST).stem, monitor="val_loss",
+                                              save_top_k=1)
+    latest = pl.callbacks.ModelCheckpoint(dirpath=work_dir, filename=Path(LAST).stem, monitor=None, save_top_k=1,
+                                          enable_version_counter=False)
     clock = TrainingClock()
-    callbacks = [study_log, checkpoint, clock, PlateauSchedule()]
+    callbacks = [study_log, checkpoint, latest, clock, PlateauSchedule()]
     if training["ema_decay"]:
         callbacks.append(WeightAverage(decay=training["ema_decay"]))
     if training["early_stopping_patience"]:
