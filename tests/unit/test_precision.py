@@ -121,19 +121,21 @@ def test_bf16_hardware_is_read_from_the_cpus_flags(tmp_path):
     assert cpu_flags(cpuinfo_file(tmp_path, AVX2_EPYC)) == set(AVX2_EPYC.split())
     assert bf16_hardware(cpu, cpuinfo_file(tmp_path, AVX2_EPYC)) is None
     assert bf16_hardware(cpu, cpuinfo_file(tmp_path, SAPPHIRE_RAPIDS)) == "CPU with avx512_bf16, amx_bf16"
-    # no x86 flags to read (macOS, or Arm's "Features"): oneDNN's own check decides
-    arm = tmp_path / "arm"
-    arm.write_text("processor\t: 0\nFeatures\t: fp asimd bf16\n")
-    onednn = torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    for missing in (arm, tmp_path / "no such file"):
-        assert cpu_flags(missing) is None
-        assert (bf16_hardware(cpu, missing) is not None) == onednn
+    # Arm's file names them "Features"
+    graviton3, graviton2 = tmp_path / "graviton3", tmp_path / "graviton2"
+    graviton3.write_text("processor\t: 0\nBogoMIPS\t: 2100.00\nFeatures\t: fp asimd sve bf16 i8mm\n")
+    graviton2.write_text("processor\t: 0\nFeatures\t: fp asimd evtstrm aes pmull crc32 atomics\n")
+    assert bf16_hardware(cpu, graviton3) == "CPU with bf16" and bf16_hardware(cpu, graviton2) is None
+    # no /proc/cpuinfo (macOS, Windows): oneDNN's own check decides
+    missing = tmp_path / "no such file"
+    assert cpu_flags(missing) is None
+    assert (bf16_hardware(cpu, missing) is not None) == torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 def test_bf16_mixed_on_a_cpu_without_bf16_says_so_and_how_to_fix_it(tmp_path):
     cpu, slow, fast = torch.device("cpu"), cpuinfo_file(tmp_path, AVX2_EPYC), cpuinfo_file(tmp_path, SAPPHIRE_RAPIDS)
     warning = slow_bf16_warning("bf16-mixed", cpu, slow)
-    assert f"none of avx512_bf16, amx_bf16 in {slow}" in warning
+    assert f"no bfloat16 instructions (none of avx512_bf16, amx_bf16, avx_ne_convert, bf16 in {slow})" in warning
     assert "set training.precision: 32" in warning and "docs/benchmarks.md" in warning
     assert slow_bf16_warning("bf16-mixed", cpu, fast) is None
     assert slow_bf16_warning(32, cpu, slow) is None  # float32 needs no bfloat16

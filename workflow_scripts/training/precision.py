@@ -48,7 +48,9 @@ log = logging.getLogger(__name__)
 
 FLOAT32, BF16_MIXED = 32, "bf16-mixed"
 LIGHTNING_PRECISION = {FLOAT32: "32-true", BF16_MIXED: "bf16-mixed"}
-CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo's names of x86's bfloat16 instructions
+# /proc/cpuinfo's names of bfloat16 arithmetic: x86's AVX-512 BF16, AMX and AVX-NE-CONVERT (oneDNN's bfloat16 on
+# AVX2 CPUs), Arm's BF16 (Armv8.6)
+CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16", "avx_ne_convert", "bf16")
 
 
 def lightning_precision(setting) -> str:
@@ -62,28 +64,33 @@ def lightning_precision(setting) -> str:
 def bf16_hardware(device: torch.device, cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
     """What computes bfloat16 on ``device`` in hardware (a short description), or None where software emulates it.
 
-    CUDA: ``torch.cuda.is_bf16_supported`` without emulation (compute capability 8.0 on). CPU: the x86 flags
-    ``CPU_BF16_FLAGS`` in ``cpuinfo`` (Linux); where that file is missing or names no x86 flags (macOS, Arm),
-    oneDNN's own check, which is true for any CPU it runs bfloat16 kernels on.
+    CUDA: compute capability 8.0 on (Ampere; ROCm GPUs all have it). CPU: the flags ``CPU_BF16_FLAGS`` in
+    ``cpuinfo`` (Linux, x86 or Arm); where there is no such file (macOS, Windows), oneDNN's own check, which is
+    true for any CPU it runs bfloat16 kernels on, emulated or not, so it warns less rather than wrongly.
     """
     if device.type == "cuda":
-        return torch.cuda.get_device_name(device) if torch.cuda.is_bf16_supported(including_emulation=False) else None
+        name = torch.cuda.get_device_name(device)
+        return name if torch.version.hip or torch.cuda.get_device_capability(device)[0] >= 8 else None
     flags = cpu_flags(cpuinfo)
     if flags is not None:
         present = [flag for flag in CPU_BF16_FLAGS if flag in flags]
         return f"CPU with {', '.join(present)}" if present else None
-    return "CPU (oneDNN bfloat16)" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
+    try:
+        supported = torch.ops.mkldnn._is_mkldnn_bf16_supported()  # private, but the check torch's own tests use
+    except (AttributeError, RuntimeError):
+        return "CPU (not known)"  # no warning where we cannot tell
+    return "CPU (oneDNN bfloat16)" if supported else None
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str] | None:
-    """The first processor's feature flags in ``cpuinfo`` (x86 Linux; Arm's file says "Features"), or None."""
+    """The first processor's feature flags in ``cpuinfo`` (x86's "flags", Arm's "Features"), or None."""
     try:
         text = Path(cpuinfo).read_text()
     except OSError:
         return None
     for line in text.splitlines():
         key, _, value = line.partition(":")
-        if key.strip() == "flags":
+        if key.strip() in ("flags", "Features"):
             return set(value.split())
     return None
 
@@ -92,9 +99,12 @@ def slow_bf16_warning(setting, device: torch.device, cpuinfo: Path = Path("/proc
     """The log's warning when ``setting`` asks for bf16-mixed on a device without bfloat16 hardware, else None."""
     if setting != BF16_MIXED or bf16_hardware(device, cpuinfo) is not None:
         return None
-    where = (f"this GPU ({torch.cuda.get_device_name(device)}) has no bfloat16 units (compute capability below 8.0)"
-             if device.type == "cuda" else
-             f"this CPU has no bfloat16 instructions (none of {', '.join(CPU_BF16_FLAGS)} in {cpuinfo})")
+    if device.type == "cuda":
+        where = f"this GPU ({torch.cuda.get_device_name(device)}) has no bfloat16 units (compute capability below 8.0)"
+    elif cpu_flags(cpuinfo) is not None:
+        where = f"this CPU has no bfloat16 instructions (none of {', '.join(CPU_BF16_FLAGS)} in {cpuinfo})"
+    else:
+        where = "oneDNN finds no bfloat16 support on this CPU"
     return (f"training.precision is bf16-mixed, but {where}: PyTorch emulates bfloat16, and a step is no faster than "
             "in float32 or several times slower (0.12x on a 2-core AVX2 CPU, docs/benchmarks.md). It trains as asked; "
             "for speed set training.precision: 32 for trainings on this machine, or train on a device with bfloat16.")
