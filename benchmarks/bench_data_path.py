@@ -56,7 +56,7 @@ from workflow_scripts.training.packed_data import (  # noqa: E402
 )
 from workflow_scripts.training.batch_chunks import chunk_molecules  # noqa: E402
 from workflow_scripts.training.model import build_model  # noqa: E402
-from workflow_scripts.training.precision import BF16_MIXED, bf16_hardware, lightning_precision  # noqa: E402
+from workflow_scripts.training.precision import BF16_MIXED, bf16_hardware_line, lightning_precision  # noqa: E402
 from pytorch_lightning.plugins.precision import MixedPrecision  # noqa: E402
 from workflow_scripts.training.schnetpack_data import data_module  # noqa: E402
 from workflow_scripts.training.task import WeightedTask  # noqa: E402
@@ -362,7 +362,7 @@ def precision_speedups(args, metadata: Path, work: Path, device: torch.device) -
     print(f"training step by precision (the workflow's fast step, batch {batch}, chunks of "
           f"{chunk_molecules('auto', device) or 'all'}; alternating rounds of about {args.round_molecules} molecules, "
           f"median of {args.rounds} rounds after one warm-up round; bfloat16 hardware: "
-          f"{bf16_hardware(device) or 'none, emulated in software'}):")
+          f"{bf16_hardware_line(device)}):")
     speedups = {}
     for width in args.widths:
         torch.manual_seed(0)

@@ -46,7 +46,7 @@ from workflow_scripts.training.atoms_database import build_database  # noqa: E40
 from workflow_scripts.training.batch_chunks import chunk_molecules  # noqa: E402
 from workflow_scripts.training.model import build_model  # noqa: E402
 from workflow_scripts.training.packed_data import build_store, load_store  # noqa: E402
-from workflow_scripts.training.precision import bf16_hardware  # noqa: E402
+from workflow_scripts.training.precision import bf16_hardware_line  # noqa: E402
 from workflow_scripts.training.task import WeightedTask  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -136,7 +136,7 @@ def run(args) -> None:
     print(f"device {device} ({name}), torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{len(os.sched_getaffinity(0))} cores; batch {args.batch}, width {args.width}, "
           f"{args.interactions} interactions; {n_packed:,} training molecules (packed), {n_spk:,} (SchNetPack); "
-          f"bfloat16 hardware: {bf16_hardware(device) or 'none, emulated in software'}")
+          f"bfloat16 hardware: {bf16_hardware_line(device)}")
 
     start = time.perf_counter()
     build_store(args.metadata, gdb_ids, work / "pool.npz")

@@ -47,7 +47,7 @@ from workflow_scripts.training.job import n_training_set, training_inputs  # noq
 from workflow_scripts.training.loop import train  # noqa: E402
 from workflow_scripts.training.devices import torch_device  # noqa: E402
 from workflow_scripts.training.model import load_model  # noqa: E402
-from workflow_scripts.training.precision import bf16_hardware  # noqa: E402
+from workflow_scripts.training.precision import bf16_hardware_line  # noqa: E402
 from workflow_scripts.run_files import MODEL  # noqa: E402
 
 PRECISIONS = (32, "bf16-mixed")
@@ -155,7 +155,7 @@ def main():
     speedup = step32 / step16
     print(f"mean training time: fp32 {time32:.1f} s, bf16-mixed {time16:.1f} s; per step {1e3 * step32:.1f} and "
           f"{1e3 * step16:.1f} ms ({speedup:.2f}x; one timing per run, so load on the machine moves it; bfloat16 "
-          f"hardware: {bf16_hardware(torch_device()) or 'none, emulated in software'})")
+          f"hardware: {bf16_hardware_line(torch_device())})")
     if len(seeds) < MIN_SEEDS:
         print(f"decision rule (interval within +-5 % of fp32's MAE): not decided, {len(seeds)} paired seed(s); "
               f"it needs at least {MIN_SEEDS} for the interval to carry the seed-to-seed variation -> precision stays 32")

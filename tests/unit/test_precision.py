@@ -110,7 +110,7 @@ SAPPHIRE_RAPIDS = AVX2_EPYC + " avx512f avx512bw avx512vl avx512_vnni avx512_bf1
 
 
 def cpuinfo_file(tmp_path, flags: str):
-    path = tmp_path / f"cpuinfo-{len(flags)}"
+    path = tmp_path / f"cpuinfo-{'bf16' if 'avx512_bf16' in flags else 'avx2'}"
     path.write_text(f"processor\t: 0\nvendor_id\t: any\nflags\t\t: {flags}\nbugs\t\t: none\n\n"
                     f"processor\t: 1\nflags\t\t: {flags}\n")
     return path

@@ -27,7 +27,7 @@ On CUDA, ``bf16-mixed`` also lets the float32 matmuls that remain use TF32 (``fl
 training only; predictions are exact float32 again.
 
 bf16-mixed is faster only where the hardware computes bfloat16: CUDA GPUs from Ampere on, and CPUs with bfloat16
-instructions (x86's AVX512_BF16 or AMX). Elsewhere PyTorch converts every bfloat16 value to float32 and back in
+instructions (``CPU_BF16_FLAGS``). Elsewhere PyTorch converts every bfloat16 value to float32 and back in
 software, and a step is no faster than in float32 or several times slower (0.12x on an AVX2 CPU: docs/benchmarks.md). A
 training asked to run so says it in its log (``bf16_hardware``, ``slow_bf16_warning``); it still trains, in the
 precision the config states, since the precision is part of the run's settings and its numbers.
@@ -35,7 +35,6 @@ precision the config states, since the precision is part of the run's settings a
 
 from __future__ import annotations
 
-import logging
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,8 +42,6 @@ import schnetpack as spk
 import torch
 
 import schnetpack.properties as props
-
-log = logging.getLogger(__name__)
 
 FLOAT32, BF16_MIXED = 32, "bf16-mixed"
 LIGHTNING_PRECISION = {FLOAT32: "32-true", BF16_MIXED: "bf16-mixed"}
@@ -71,15 +68,26 @@ def bf16_hardware(device: torch.device, cpuinfo: Path = Path("/proc/cpuinfo")) -
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
         return name if torch.version.hip or torch.cuda.get_device_capability(device)[0] >= 8 else None
+    return _cpu_bf16(cpuinfo)[0]
+
+
+def bf16_hardware_line(device: torch.device) -> str:
+    """``bf16_hardware`` in words, for the benchmarks' printed figures."""
+    return bf16_hardware(device) or "none, emulated in software"
+
+
+def _cpu_bf16(cpuinfo: Path) -> tuple[str | None, str]:
+    """(the CPU's bfloat16 hardware or None, what told: the flags in ``cpuinfo`` or oneDNN)."""
     flags = cpu_flags(cpuinfo)
     if flags is not None:
         present = [flag for flag in CPU_BF16_FLAGS if flag in flags]
-        return f"CPU with {', '.join(present)}" if present else None
+        told = f"none of {', '.join(CPU_BF16_FLAGS)} in {cpuinfo}"
+        return (f"CPU with {', '.join(present)}" if present else None), told
     try:
         supported = torch.ops.mkldnn._is_mkldnn_bf16_supported()  # private, but the check torch's own tests use
     except (AttributeError, RuntimeError):
-        return "CPU (not known)"  # no warning where we cannot tell
-    return "CPU (oneDNN bfloat16)" if supported else None
+        return "CPU (not known)", "not known"  # no warning where we cannot tell
+    return ("CPU (oneDNN bfloat16)" if supported else None), "oneDNN finds no bfloat16 support"
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str] | None:
@@ -97,14 +105,17 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str] | None:
 
 def slow_bf16_warning(setting, device: torch.device, cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
     """The log's warning when ``setting`` asks for bf16-mixed on a device without bfloat16 hardware, else None."""
-    if setting != BF16_MIXED or bf16_hardware(device, cpuinfo) is not None:
+    if setting != BF16_MIXED:
         return None
     if device.type == "cuda":
+        if bf16_hardware(device) is not None:
+            return None
         where = f"this GPU ({torch.cuda.get_device_name(device)}) has no bfloat16 units (compute capability below 8.0)"
-    elif cpu_flags(cpuinfo) is not None:
-        where = f"this CPU has no bfloat16 instructions (none of {', '.join(CPU_BF16_FLAGS)} in {cpuinfo})"
     else:
-        where = "oneDNN finds no bfloat16 support on this CPU"
+        hardware, told = _cpu_bf16(cpuinfo)  # one read of cpuinfo for the answer and its reason
+        if hardware is not None:
+            return None
+        where = f"this CPU has no bfloat16 instructions ({told})"
     return (f"training.precision is bf16-mixed, but {where}: PyTorch emulates bfloat16, and a step is no faster than "
             "in float32 or several times slower (0.12x on a 2-core AVX2 CPU, docs/benchmarks.md). It trains as asked; "
             "for speed set training.precision: 32 for trainings on this machine, or train on a device with bfloat16.")
